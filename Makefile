@@ -1,0 +1,99 @@
+# SPDX-License-Identifier: Apache-2.0
+#
+# peeka: make (build ./peeka), make check, make demo, make deps,
+# make install PREFIX=..., make clean, make offsets (maintainers), make lint.
+
+PREFIX ?= /usr/local
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+VERSION := 0.1.0
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DPEEKA_VERSION='"$(VERSION)"' \
+	-Isrc $(shell $(PKG_CONFIG) --cflags libelf 2>/dev/null)
+LIBS = $(shell $(PKG_CONFIG) --libs libelf 2>/dev/null || echo -lelf)
+CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# Debian packages the build and the tests need.
+DEPS_PKGS := gcc make libc6-dev pkg-config libelf-dev libdw-dev libunwind-dev \
+	libzstd-dev check binutils
+
+CORE_SRC := $(wildcard src/*.c) $(wildcard src/commands/*.c) \
+	$(wildcard src/cpython_layouts/*.c)
+CORE_SRC := $(filter-out src/main.c,$(CORE_SRC))
+TEST_SRC := $(wildcard tests/*.c)
+HDRS := $(wildcard src/*.h src/commands/*.h src/cpython_layouts/*.h tests/*.h)
+
+B := build
+CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
+SAN_OBJ := $(CORE_SRC:%.c=$(B)/san/%.o)
+
+.PHONY: all check unit demo deps install clean offsets lint
+all: peeka
+
+$(B)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/san/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -c -o $@ $<
+
+$(B)/libpeeka.a: $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/libpeeka-san.a: $(SAN_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+peeka: $(B)/obj/src/main.o $(B)/libpeeka.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/check_peeka: $(TEST_SRC) $(HDRS) $(B)/libpeeka.a
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $(TEST_SRC) $(B)/libpeeka.a $(CHECK_LIBS) $(LIBS)
+
+$(B)/check_peeka_san: $(TEST_SRC) $(HDRS) $(B)/libpeeka-san.a
+	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -Itests -o $@ $(TEST_SRC) $(B)/libpeeka-san.a $(CHECK_LIBS) $(LIBS)
+
+$(B)/uninit_host: tests/helpers/uninit_host.c
+	@mkdir -p $(B)
+	$(CC) -std=c11 $(WARN) -D_GNU_SOURCE -o $@ $< -ldl
+
+# Unit tests under ASan+UBSan (no live targets), then every suite,
+# including the integration tests against each test interpreter.
+check: deps
+	$(MAKE) peeka $(B)/check_peeka $(B)/check_peeka_san $(B)/uninit_host
+	@echo "== unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
+	CK_EXCLUDE_TAGS=integration PEEKA_SANITIZED=1 ./$(B)/check_peeka_san
+	@echo "== all tests (unit and integration)"
+	./$(B)/check_peeka
+
+unit: peeka $(B)/check_peeka
+	CK_EXCLUDE_TAGS=integration ./$(B)/check_peeka
+
+demo: deps
+	$(MAKE) peeka
+	./fixtures/demo.sh
+
+deps:
+	@./scripts/deps.sh $(DEPS_PKGS)
+
+install: peeka
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/peeka \
+		$(DESTDIR)$(PREFIX)/share/doc/peeka $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 peeka $(DESTDIR)$(PREFIX)/bin/peeka
+	install -m 0644 README.md LICENSE $(DESTDIR)$(PREFIX)/share/doc/peeka/
+	install -m 0644 docs/peeka.1 $(DESTDIR)$(PREFIX)/share/man/man1/peeka.1
+	install -m 0644 offsets/*.tsv $(DESTDIR)$(PREFIX)/share/peeka/
+
+offsets:
+	./offsets/generate.sh
+
+lint:
+	@./scripts/lint.sh
+
+clean:
+	rm -rf $(B) peeka

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The command table: one row per subcommand, looked up by name. */
+#include "commands.h"
+
+#include <string.h>
+
+const struct command commands[] = {
+	{ "dump", cmd_dump, CMD_NEEDS_PID | CMD_ZERO_INJECTION,
+	  "print the Python stack of every thread" },
+	{ "info", cmd_info, CMD_NEEDS_PID | CMD_ZERO_INJECTION,
+	  "describe the interpreter in a process" },
+};
+
+const size_t commands_count = sizeof(commands) / sizeof(commands[0]);
+
+const struct command *commands_find(const char *name)
+{
+	for (size_t i = 0; i < commands_count; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Text for peeka's domain error codes; errno values go to strerror(). */
+#include "errors.h"
+
+#include <string.h>
+
+const char *peeka_strerror(int err)
+{
+	switch (err) {
+	case PE_NOT_PYTHON:
+		return "not a CPython process";
+	case PE_UNSUPPORTED:
+		return "unsupported Python version";
+	case PE_VERSION_UNKNOWN:
+		return "cannot determine the Python version";
+	case PE_NOT_INITIALIZED:
+		return "the Python interpreter is not initialized";
+	case PE_CORRUPT:
+		return "remote data failed validation";
+	case PE_TORN:
+		return "stack changed while being read";
+	case PE_ELF:
+		return "unreadable ELF file";
+	case PE_NO_SYMBOL:
+		return "symbol not found";
+	case PE_TOO_DEEP:
+		return "a size or depth limit was hit";
+	case PE_FINALIZING:
+		return "the interpreter is shutting down";
+	default:
+		return strerror(err < 0 ? -err : err);
+	}
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Reading another process's memory: process_vm_readv, falling back to
+ * /proc/PID/mem when the kernel lacks it (ENOSYS).  Read-only by design:
+ * nothing in this module writes to the target.
+ */
+#ifndef PEEKA_PROC_MEM_H
+#define PEEKA_PROC_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct proc_mem {
+	int pid;
+	int mem_fd;        /* /proc/PID/mem, opened on first ENOSYS */
+	uint64_t reads;    /* statistics */
+	uint64_t bytes;
+};
+
+void proc_mem__init(struct proc_mem *pm, int pid);
+void proc_mem__release(struct proc_mem *pm);
+
+/*
+ * Copy @len bytes at remote @addr into @buf.  All or nothing: returns 0, or
+ * -EFAULT (unmapped or partial), -ESRCH (process gone), -EPERM/-EACCES.
+ */
+int proc_mem__read(struct proc_mem *pm, uint64_t addr, void *buf, size_t len);
+
+/* Read a little-endian pointer-sized word. */
+int proc_mem__read_u64(struct proc_mem *pm, uint64_t addr, uint64_t *out);
+
+/*
+ * Read up to @len bytes, stopping early at unmapped memory; *got receives the
+ * count.  For scanning regions whose end may be unmapped.
+ */
+int proc_mem__read_partial(struct proc_mem *pm, uint64_t addr, void *buf,
+			   size_t len, size_t *got);
+
+#endif

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Remote code objects: names, file, first line, line table and the local
+ * variable descriptors, read once and cached by remote address.
+ */
+#ifndef PEEKA_PY_CODE_H
+#define PEEKA_PY_CODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "py_proc.h"
+
+struct py_code {
+	uint64_t addr;
+	char *name;          /* co_name */
+	char *qualname;      /* co_qualname (3.11+), else co_name */
+	char *filename;      /* co_filename */
+	int firstlineno;
+	int firsttraceable;  /* code units; 3.11+ */
+	uint8_t *linetable;
+	size_t linetable_len;
+	int argcount, posonlyargcount, kwonlyargcount, flags;
+	int nlocals;         /* <=3.10: co_nlocals; 3.11+: co_nlocalsplus */
+	int64_t ncodeunits;  /* 3.11+: ob_size; <=3.10: len(co_code)/2 */
+	uint64_t varnames, cellvars, freevars;        /* <=3.10 tuples */
+	uint64_t localsplusnames, localspluskinds;    /* 3.11+ */
+};
+
+struct py_code_cache;
+
+struct py_code_cache *py_code_cache__new(void);
+void py_code_cache__free(struct py_code_cache *c);
+
+/*
+ * The code object at remote @addr, from the cache or read now.  The result
+ * is borrowed: valid until the py_proc is closed.  Returns 0, -errno or
+ * PE_CORRUPT (not a code object).
+ */
+int py_code__get(struct py_proc *pp, uint64_t addr,
+		 const struct py_code **out);
+
+/* The line of byte offset @addrq in @c, or -1 when it has none. */
+int py_code__line(const struct py_proc *pp, const struct py_code *c,
+		  int64_t addrq);
+
+#endif

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Frame-chain walkers.  Every loop is bounded (depth) and cycle-checked
+ * (Brent's algorithm), and each frame's code object is type-checked, so
+ * a chain that changes mid-walk ends in PE_TORN instead of garbage.
+ */
+#include "py_frame.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "errors.h"
+
+#define FRAME_BUF_MAX 512
+
+struct cycle {
+	uint64_t tortoise;
+	unsigned power, lam;
+};
+
+static bool cycle_step(struct cycle *c, uint64_t addr)
+{
+	if (addr == c->tortoise)
+		return true;
+	if (++c->lam == c->power) {
+		c->tortoise = addr;
+		c->power *= 2;
+		c->lam = 0;
+	}
+	return false;
+}
+
+static int walk_frame_objects(struct py_proc *pp, uint64_t addr,
+			      struct py_frame *out, size_t cap, size_t *n)
+{
+	const struct py_layout *l = &pp->layout;
+	size_t len = (size_t)l->v[LF_frameobj___size__];
+	struct cycle cy = { 0, 1, 0 };
+	unsigned char buf[FRAME_BUF_MAX];
+
+	if (len > sizeof(buf))
+		return PE_CORRUPT;
+	while (addr) {
+		const struct py_code *code;
+		int64_t lasti;
+		int ret;
+
+		if (*n >= cap)
+			return PE_TOO_DEEP;
+		if (!py_ptr_ok(addr) || cycle_step(&cy, addr))
+			return PE_CORRUPT;
+		ret = py_proc__read(pp, addr, buf, len);
+		if (ret)
+			return ret == -ESRCH ? ret : PE_TORN;
+		ret = py_code__get(pp, py_get(l, buf, len, LF_frameobj_f_code),
+				   &code);
+		if (ret)
+			return ret == -ESRCH ? ret : PE_TORN;
+		lasti = (int32_t)py_get(l, buf, len, LF_frameobj_f_lasti);
+		if (l->minor >= 10 && lasti >= 0)
+			lasti *= 2;
+		out[*n] = (struct py_frame){
+			code, py_code__line(pp, code, lasti), addr,
+			addr + (uint64_t)l->v[LF_frameobj_f_localsplus]
+		};
+		(*n)++;
+		addr = py_get(l, buf, len, LF_frameobj_f_back);
+	}
+	return 0;
+}
+
+static bool is_shim(const struct py_layout *l, unsigned owner)
+{
+	if (layout_has(l, LF_const_owner_interpreter))
+		return owner >= (unsigned)l->v[LF_const_owner_interpreter];
+	if (layout_has(l, LF_const_owner_cstack))
+		return owner == (unsigned)l->v[LF_const_owner_cstack];
+	return false;
+}
+
+static uint64_t untag(const struct py_layout *l, uint64_t ref)
+{
+	if (layout_has(l, LF_const_stackref_tag_bits))
+		return ref & ~(uint64_t)l->v[LF_const_stackref_tag_bits];
+	return ref;
+}
+
+/*
+ * One interpreter frame.  Returns 1 to skip it (shim or incomplete), 0 to
+ * keep it in @f, or an error.
+ */
+static int read_iframe(struct py_proc *pp, uint64_t addr,
+		       const unsigned char *buf, size_t len,
+		       struct py_frame *f)
+{
+	const struct py_layout *l = &pp->layout;
+	unsigned owner = (unsigned)py_get(l, buf, len, LF_iframe_owner);
+	uint64_t exe = untag(l, py_get(l, buf, len, LF_iframe_executable));
+	uint64_t instr = py_get(l, buf, len, LF_iframe_instr_ptr);
+	const struct py_code *code;
+	int64_t addrq;
+	int ret;
+
+	if (is_shim(l, owner))
+		return 1;
+	ret = py_code__get(pp, exe, &code);
+	if (ret)
+		return ret == -ESRCH ? ret : PE_TORN;
+	addrq = (int64_t)(instr - (exe + (uint64_t)l->v[LF_code_code_adaptive]));
+	if (addrq > 2 * code->ncodeunits || addrq < -2)
+		return PE_TORN;
+	if (owner != (unsigned)l->v[LF_const_owner_generator] &&
+	    addrq < 2 * (int64_t)code->firsttraceable)
+		return 1;
+	f->code = code;
+	f->line = py_code__line(pp, code, addrq);
+	f->addr = addr;
+	f->localsplus = addr + (uint64_t)l->v[LF_iframe_localsplus];
+	return 0;
+}
+
+static int walk_iframes(struct py_proc *pp, uint64_t addr,
+			struct py_frame *out, size_t cap, size_t *n)
+{
+	const struct py_layout *l = &pp->layout;
+	size_t len = (size_t)l->v[LF_iframe___size__];
+	struct cycle cy = { 0, 1, 0 };
+	unsigned char buf[FRAME_BUF_MAX];
+	size_t steps = 0;
+
+	if (len > sizeof(buf))
+		return PE_CORRUPT;
+	while (addr) {
+		int ret;
+
+		if (*n >= cap || ++steps > 4 * PY_FRAME_MAX_DEPTH)
+			return PE_TOO_DEEP;
+		if (!py_ptr_ok(addr) || cycle_step(&cy, addr))
+			return PE_CORRUPT;
+		ret = py_proc__read(pp, addr, buf, len);
+		if (ret)
+			return ret == -ESRCH ? ret : PE_TORN;
+		ret = read_iframe(pp, addr, buf, len, &out[*n]);
+		if (ret < 0)
+			return ret;
+		if (ret == 0)
+			(*n)++;
+		addr = py_get(l, buf, len, LF_iframe_previous);
+	}
+	return 0;
+}
+
+int py_frame__walk(struct py_proc *pp, uint64_t tstate, const void *tbuf,
+		   size_t tlen, struct py_frame *out, size_t cap, size_t *n)
+{
+	const struct py_layout *l = &pp->layout;
+	uint64_t first;
+
+	(void)tstate;
+	*n = 0;
+	if (layout_has(l, LF_tstate_frame))
+		return walk_frame_objects(
+			pp, py_get(l, tbuf, tlen, LF_tstate_frame), out, cap, n);
+	if (layout_has(l, LF_tstate_cframe)) {
+		uint64_t cframe = py_get(l, tbuf, tlen, LF_tstate_cframe);
+		int ret;
+
+		if (!cframe)
+			return 0;
+		ret = py_read_field(pp, cframe, LF_cframe_current_frame, &first);
+		if (ret)
+			return ret == -ESRCH ? ret : PE_TORN;
+	} else {
+		first = py_get(l, tbuf, tlen, LF_tstate_current_frame);
+	}
+	return walk_iframes(pp, first, out, cap, n);
+}
