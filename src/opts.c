@@ -203,7 +203,10 @@ enum opts_result opts_parse(const struct opt_usage *u,
 		if (c == '?' || c == ':') {
 			const char *bad = argv[optind - 1];
 
-			if (optopt && optopt < 256 && spec_for(specs, optopt))
+			if (optopt >= 256)
+				return opts_usage_error(u, "option '--%s' needs a value",
+							specs[optopt - 256].long_name);
+			if (optopt && spec_for(specs, optopt))
 				return opts_usage_error(u, "option '-%c' needs a value",
 							optopt);
 			return opts_usage_error(u, "unknown or incomplete option '%s'",

@@ -212,6 +212,18 @@ int py_proc__open(struct py_proc *pp, int pid, const struct py_proc_opts *o,
 		return ret == -ENOENT ? -ESRCH : ret;
 	}
 	ret = py_runtime__locate(&pp->rt, pid, &pp->maps, err, errlen);
+	if (ret == PE_NOT_PYTHON &&
+	    !py_runtime__old_version(&pp->rt, &pp->mem, &pp->maps)) {
+		char vs[32];
+
+		if (select_layout(pp, err, errlen))
+			return PE_UNSUPPORTED;
+		py_version__format(&pp->rt.version, vs, sizeof(vs));
+		snprintf(err, errlen,
+			 "found CPython %s in '%s' but no _PyRuntime symbol or section (stripped binary?)",
+			 vs, pp->rt.map_path);
+		return PE_NOT_PYTHON;
+	}
 	if (ret)
 		return proc_task__is_dead(pid) ? -ESRCH : ret;
 	ret = detect(pp, o, err, errlen);

@@ -157,6 +157,7 @@ static bool match_version_at(const char *s, const char *end,
 			     struct py_version *v)
 {
 	const char *p = s + 2;
+	unsigned major = (unsigned)(s[0] - '0');
 	unsigned minor, micro, serial = 0, level = 0xf;
 
 	if (!scan_digits(&p, end, 2, &minor) || p >= end || *p++ != '.' ||
@@ -174,7 +175,7 @@ static bool match_version_at(const char *s, const char *end,
 	if (p + 1 >= end || p[0] != ' ' || p[1] != '(')
 		return false;
 	memset(v, 0, sizeof(*v));
-	v->major = 3;
+	v->major = major;
 	v->minor = minor;
 	v->micro = micro;
 	v->level = level;
@@ -188,7 +189,11 @@ int py_version__scan_text(const char *buf, size_t len, struct py_version *v)
 	const char *end = buf + len;
 
 	for (const char *p = buf; p + 8 < end; p++) {
+		const char *p2 = memchr(p, '2', (size_t)(end - p));
+
 		p = memchr(p, '3', (size_t)(end - p));
+		if (p2 && (!p || p2 < p))
+			p = p2;
 		if (!p || p + 8 >= end)
 			break;
 		/* The buffer holds nothing but the version text: it starts
@@ -234,6 +239,9 @@ int py_version__from_filename(const char *name, unsigned *major,
 	}
 	return -1;
 }
+
+static int from_sys_version(struct py_runtime *rt, struct proc_mem *pm,
+			    const struct proc_maps *maps);
 
 static int from_debug_offsets(struct py_runtime *rt, struct proc_mem *pm)
 {
@@ -287,6 +295,25 @@ static int scan_region(struct proc_mem *pm, uint64_t start, uint64_t end,
 	}
 	free(buf);
 	return ret;
+}
+
+int py_runtime__old_version(struct py_runtime *rt, struct proc_mem *pm,
+			    const struct proc_maps *maps)
+{
+	for (size_t i = 0; i < maps->n; i++) {
+		const struct proc_map *m = &maps->v[i];
+		unsigned major, minor;
+
+		if (m->offset || m->path[0] != '/' || seen_before(maps, i) ||
+		    py_version__from_filename(proc_map__basename(m), &major,
+					      &minor))
+			continue;
+		snprintf(rt->map_path, sizeof(rt->map_path), "%s", m->path);
+		if (!from_sys_version(rt, pm, maps))
+			return 0;
+	}
+	rt->map_path[0] = '\0';
+	return -1;
 }
 
 /*

@@ -76,6 +76,13 @@ int py_runtime__locate(struct py_runtime *rt, int pid,
 int py_runtime__detect_version(struct py_runtime *rt, struct proc_mem *pm,
 			       const struct proc_maps *maps);
 
+/*
+ * After py_runtime__locate failed but left a Python-named binary in
+ * rt->map_path: read its sys.version text (an older CPython).  0 or -1.
+ */
+int py_runtime__old_version(struct py_runtime *rt, struct proc_mem *pm,
+			    const struct proc_maps *maps);
+
 /* Decode a PY_VERSION_HEX value. */
 void py_version__from_hex(struct py_version *v, uint64_t hex);
 

@@ -119,6 +119,8 @@ int py_str__read(struct py_proc *pp, uint64_t addr, char *buf, size_t len,
 	size_t hlen = (size_t)pp->layout.v[LF_compact___size__];
 	int ret;
 
+	if ((size_t)pp->layout.v[LF_unicode_data] + 8 > hlen)
+		hlen = (size_t)pp->layout.v[LF_unicode_data] + 8;
 	if (truncated)
 		*truncated = false;
 	if (!len)

@@ -186,6 +186,40 @@ int debug_offsets__get(const struct debug_offsets *d, const char *name,
 	return -1;
 }
 
+int debug_offsets__set(struct debug_offsets *d, const char *name,
+		       uint64_t value)
+{
+	for (size_t i = 0; i < NWORDS; i++) {
+		int idx;
+
+		if (strcmp(words[i].name, name))
+			continue;
+		idx = word_index(d, i);
+		if (idx < 0)
+			return -1;
+		d->w[idx] = value;
+		return 0;
+	}
+	return -1;
+}
+
+int debug_offsets__fill_from(struct debug_offsets *d,
+			     const struct py_layout *l)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < NWORDS; i++) {
+		int idx = word_index(d, i);
+
+		if (idx < 0 || words[i].field == NO_FIELD ||
+		    !layout_has(l, (enum layout_field)words[i].field))
+			continue;
+		d->w[idx] = (uint64_t)l->v[words[i].field];
+		n++;
+	}
+	return n;
+}
+
 int debug_offsets__apply(const struct debug_offsets *d, struct py_layout *l,
 			 debug_offsets_mismatch_fn fn, void *ctx)
 {

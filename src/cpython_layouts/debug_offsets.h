@@ -39,6 +39,17 @@ int debug_offsets__parse(struct debug_offsets *d, const void *buf,
 int debug_offsets__get(const struct debug_offsets *d, const char *name,
 		       uint64_t *out);
 
+/* Set the word named @name; 0 or -1 when this version has no such word. */
+int debug_offsets__set(struct debug_offsets *d, const char *name,
+		       uint64_t value);
+
+/*
+ * Set every word that maps to a field present in @l to @l's value (the
+ * table our layout predicts).  Returns the number of words set.
+ */
+int debug_offsets__fill_from(struct debug_offsets *d,
+			     const struct py_layout *l);
+
 /* Called once per differing field by debug_offsets__apply. */
 typedef void (*debug_offsets_mismatch_fn)(void *ctx, const char *cpython_name,
 					  enum layout_field f, int64_t ours,

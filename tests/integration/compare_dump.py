@@ -50,6 +50,7 @@ def same_frame(want, got):
 class Comparison(object):
     def __init__(self):
         self.errors = 0
+        self.transient = 0   # the busy thread caught between GIL turns
 
     def fail(self, message):
         self.errors += 1
@@ -100,6 +101,7 @@ class Comparison(object):
                           % (label, key, want[key], got.get(key)))
         active = got.get("active")
         if want["busy"] and active is not True:
+            self.transient += 1
             self.fail("%s: active: expected true (busy thread), got %r"
                       % (label, active))
         if not want["busy"] and active is not False:
@@ -169,7 +171,9 @@ def main(argv):
     threads, frames = comparison.run(truth, dump)
     if comparison.errors:
         print("FAILED: %d mismatches" % comparison.errors)
-        return 1
+        # Exit 3: the only problem is the spinning thread seen idle, which
+        # happens when it waits for the GIL at that instant; callers retry.
+        return 3 if comparison.errors == comparison.transient else 1
     print("ok: %d threads, %d frames matched" % (threads, frames))
     return 0
 

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Bad input never crashes or hangs peeka: each case gives exit status 1
+ * (2 for usage) and exactly one "error:" line, with hints where useful:
+ * missing pid, non-Python process, permission denied, unsupported
+ * version, interpreter not initialized, and a process whose stacks churn
+ * and which exits while being read.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test_util.h"
+#include "tests.h"
+
+/* Run "peeka ARGS" and check status and the single error line. */
+static void expect_error(const char *args, int want_rc, const char *needle)
+{
+	char cmd[2048], *out, *err;
+	int rc;
+
+	snprintf(cmd, sizeof(cmd), "%s %s", tu_peeka(), args);
+	rc = tu_run(cmd, 60, &out, &err);
+	ck_assert_msg(rc == want_rc, "'%s' exited %d (want %d): %s", args, rc,
+		      want_rc, err);
+	ck_assert_msg(tu_count_prefix(err, "error: ") == 1,
+		      "'%s': want one error line, got: %s", args, err);
+	ck_assert_msg(strstr(err, needle), "'%s': '%s' not in: %s", args,
+		      needle, err);
+	ck_assert_str_eq(out, "");
+	free(out);
+	free(err);
+}
+
+static int dead_pid(void)
+{
+	pid_t p = fork();
+
+	if (p == 0)
+		_exit(0);
+	waitpid(p, NULL, 0);
+	return (int)p;
+}
+
+START_TEST(test_no_such_process)
+{
+	char args[64];
+
+	snprintf(args, sizeof(args), "dump --pid %d", dead_pid());
+	expect_error(args, 1, "no process with pid");
+	snprintf(args, sizeof(args), "info --pid %d", dead_pid());
+	expect_error(args, 1, "no process with pid");
+}
+END_TEST
+
+START_TEST(test_not_python)
+{
+	char *argv[] = { "/bin/sh", "-c", "echo READY; exec sleep 60", NULL };
+	struct tu_child c;
+	char args[64];
+
+	ck_assert_int_eq(tu_spawn_ready(&c, argv, 10), 0);
+	snprintf(args, sizeof(args), "dump --pid %d", c.pid);
+	expect_error(args, 1, "is not a CPython process");
+	tu_child_kill(&c);
+}
+END_TEST
+
+static const struct {
+	const char *args, *needle;
+} usage_cases[] = {
+	{ "dump", "missing --pid" },
+	{ "dump --pid", "needs a value" },
+	{ "dump --pid abc", "invalid pid 'abc'" },
+	{ "dump --pid 0", "invalid pid '0'" },
+	{ "dump --pid 12 extra", "unexpected argument 'extra'" },
+	{ "dump --pid 12 --python-version three", "invalid version" },
+	{ "info", "missing --pid" },
+};
+
+START_TEST(test_usage_errors)
+{
+	expect_error(usage_cases[_i].args, 2, usage_cases[_i].needle);
+}
+END_TEST
+
+START_TEST(test_permission_denied)
+{
+	char *argv[] = { "/bin/sh", "-c", "echo READY; exec sleep 60", NULL };
+	static char cmd[6 * PATH_MAX + 256];
+	char *out, *err;
+	struct tu_child c;
+	int rc, target;
+
+	if (geteuid() == 0) {
+		ck_assert_int_eq(tu_spawn_ready(&c, argv, 10), 0);
+		target = c.pid;
+		/* Copy the binary where an unprivileged user may run it. */
+		snprintf(cmd, sizeof(cmd),
+			 "cp '%s' '%s/peeka' && chmod 755 '%s' '%s/peeka' && "
+			 "setpriv --reuid=65534 --regid=65534 --clear-groups "
+			 "'%s/peeka' dump --pid %d",
+			 tu_peeka(), c.dir, c.dir, c.dir, c.dir, target);
+	} else {
+		c.pid = 0;
+		c.dir[0] = '\0';
+		target = 1;
+		snprintf(cmd, sizeof(cmd), "%s dump --pid 1", tu_peeka());
+	}
+	rc = tu_run(cmd, 30, &out, &err);
+	ck_assert_msg(rc == 1, "exit %d: %s", rc, err);
+	ck_assert_int_eq(tu_count_prefix(err, "error: "), 1);
+	ck_assert_ptr_nonnull(strstr(err, "permission denied"));
+	ck_assert_int_ge(tu_count_prefix(err, "hint: "), 1);
+	ck_assert_ptr_nonnull(strstr(err, "CAP_SYS_PTRACE"));
+	(void)target;
+	free(out);
+	free(err);
+	if (c.pid)
+		tu_child_kill(&c);
+}
+END_TEST
+
+static void spawn_python(struct tu_child *c, const char *launcher)
+{
+	char *argv[] = { (char *)launcher, "-c",
+			 "import sys, time; print('READY'); sys.stdout.flush(); "
+			 "time.sleep(60)", NULL };
+
+	ck_assert_msg(tu_spawn_ready(c, argv, 60) == 0, "%s did not start",
+		      launcher);
+}
+
+START_TEST(test_unsupported_forced_version)
+{
+	const struct tu_interp *all;
+	struct tu_child c;
+	char args[128];
+
+	ck_assert_uint_gt(tu_interps(&all), 0);
+	spawn_python(&c, all[0].launcher);
+	snprintf(args, sizeof(args), "dump --pid %d --python-version 3.99", c.pid);
+	expect_error(args, 1, "unsupported Python version 3.99");
+	tu_child_kill(&c);
+}
+END_TEST
+
+START_TEST(test_unsupported_real_version)
+{
+	const struct tu_interp *old;
+	struct tu_child c;
+	char args[64], want[64];
+
+	tu_old_interps(&old);
+	spawn_python(&c, old[_i].launcher);
+	snprintf(args, sizeof(args), "dump --pid %d", c.pid);
+	snprintf(want, sizeof(want), "unsupported Python version %s", old[_i].full);
+	expect_error(args, 1, want);
+	tu_child_kill(&c);
+}
+END_TEST
+
+/* libpython mapped, Py_Initialize never called. */
+START_TEST(test_not_initialized)
+{
+	const struct tu_interp *all;
+	char lib[PATH_MAX + 64], *slash, args[64];
+	struct tu_child c;
+	char *argv[] = { "build/uninit_host", lib, NULL };
+
+	tu_interps(&all);
+	snprintf(lib, sizeof(lib), "%s", all[_i].launcher);
+	if (strcmp(all[_i].kind, "shared"))
+		return; /* static builds have no libpython to load */
+	slash = strrchr(lib, '/');
+	ck_assert_ptr_nonnull(slash);
+	snprintf(slash, sizeof(lib) - (size_t)(slash - lib),
+		 "/../lib/libpython%s.so.1.0", all[_i].minor);
+	ck_assert_int_eq(tu_spawn_ready(&c, argv, 10), 0);
+	snprintf(args, sizeof(args), "dump --pid %d", c.pid);
+	expect_error(args, 1, "is not initialized");
+	tu_child_kill(&c);
+}
+END_TEST
+
+/*
+ * A target whose threads churn and which exits abruptly: every run ends
+ * with status 0 or 1 (never a signal or a hang), an error is one line, and
+ * once the target is gone the error says so.
+ */
+START_TEST(test_churn_and_exit)
+{
+	const struct tu_interp *all;
+	struct tu_child c;
+	char cmd[512], *out, *err;
+	char *argv[4];
+	int ok = 0, failed = 0;
+
+	tu_interps(&all);
+	argv[0] = (char *)all[_i].launcher;
+	argv[1] = (char *)"fixtures/churn.py";
+	argv[2] = NULL;
+	ck_assert_int_eq(tu_spawn_ready(&c, argv, 60), 0);
+	snprintf(cmd, sizeof(cmd), "%s dump --pid %d", tu_peeka(), c.pid);
+	for (int i = 0; i < 400; i++) {
+		int st, rc = tu_run(cmd, 30, &out, &err);
+
+		ck_assert_msg(rc == 0 || rc == 1, "%s: run %d exited %d: %s",
+			      all[_i].label, i, rc, err);
+		if (rc == 1) {
+			ck_assert_msg(tu_count_prefix(err, "error: ") == 1,
+				      "%s: %s", all[_i].label, err);
+			failed++;
+		} else {
+			ok++;
+		}
+		free(out);
+		free(err);
+		if (waitpid(c.pid, &st, WNOHANG) == c.pid) {
+			c.pid = 0;
+			break;
+		}
+	}
+	ck_assert_msg(c.pid == 0, "%s: churn fixture never exited", all[_i].label);
+	ck_assert_int_gt(ok, 0);
+	tu_child_kill(&c);
+	(void)failed;
+}
+END_TEST
+
+Suite *bad_input_suite(void)
+{
+	const struct tu_interp *all, *old;
+	Suite *s = suite_create("bad_input");
+	TCase *tc = tcase_create("errors");
+	int n = getenv("PEEKA_SANITIZED") ? 0 : (int)tu_interps(&all);
+	int nold = getenv("PEEKA_SANITIZED") ? 0 : (int)tu_old_interps(&old);
+
+	tcase_set_tags(tc, "integration");
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, test_no_such_process);
+	tcase_add_test(tc, test_not_python);
+	tcase_add_loop_test(tc, test_usage_errors, 0,
+			    sizeof(usage_cases) / sizeof(usage_cases[0]));
+	tcase_add_test(tc, test_permission_denied);
+	tcase_add_test(tc, test_unsupported_forced_version);
+	tcase_add_loop_test(tc, test_unsupported_real_version, 0, nold);
+	tcase_add_loop_test(tc, test_not_initialized, 0, n);
+	tcase_add_loop_test(tc, test_churn_and_exit, 0, n);
+	suite_add_tcase(s, tc);
+	return s;
+}
