@@ -30,7 +30,7 @@ B := build
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 SAN_OBJ := $(CORE_SRC:%.c=$(B)/san/%.o)
 
-.PHONY: all check unit demo deps install clean offsets lint
+.PHONY: all check unit demo deps install clean offsets lint vectors
 all: peeka
 
 $(B)/obj/%.o: %.c $(HDRS)
@@ -97,3 +97,9 @@ lint:
 
 clean:
 	rm -rf $(B) peeka
+
+# Maintainers: regenerate the line-table vectors under every test interpreter.
+vectors:
+	./fixtures/pythons.sh list | while IFS='	' read -r label minor kind py full; do \
+		case $$label in *-pyenv|*-sid) "$$py" fixtures/linetable_vectors.py \
+			> tests/vectors/linetable-$$minor.txt ;; esac; done

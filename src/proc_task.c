@@ -181,3 +181,66 @@ bool proc_task__is_dead(int pid)
 	st = proc_task__parse_state(buf);
 	return st == 'Z' || st == 'X';
 }
+
+bool proc_task__same_pidns(int pid)
+{
+	char path[64], a[64] = "", b[64] = "";
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
+	n = readlink(path, a, sizeof(a) - 1);
+	if (n <= 0)
+		return true;
+	a[n] = '\0';
+	n = readlink("/proc/self/ns/pid", b, sizeof(b) - 1);
+	if (n <= 0)
+		return true;
+	b[n] = '\0';
+	return !strcmp(a, b);
+}
+
+/* The first and last ids of a "NSpid:" status line. */
+static int read_nspid(int pid, int tid, int *host, int *ns)
+{
+	char path[96], line[256];
+	int ret = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + 6, *end;
+		long v;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		*host = (int)strtol(p, &end, 10);
+		*ns = *host;
+		while (end != p) {
+			p = end;
+			v = strtol(p, &end, 10);
+			if (end != p)
+				*ns = (int)v;
+		}
+		ret = 0;
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+int proc_task__ns_tids(int pid, int *host, int *ns, size_t cap)
+{
+	int tids[4096];
+	int n = proc_task__list(pid, tids, 4096);
+	size_t out = 0;
+
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n && out < cap; i++)
+		if (!read_nspid(pid, tids[i], &host[out], &ns[out]))
+			out++;
+	return (int)out;
+}

@@ -48,6 +48,19 @@ int proc_task__ptrace_scope(void);
 /* The real uid owning @pid, or (uid_t)-1. */
 uid_t proc_task__uid(int pid);
 
+/*
+ * True when @pid lives in the same PID namespace as peeka (thread ids the
+ * target stores about itself are then ours too).
+ */
+bool proc_task__same_pidns(int pid);
+
+/*
+ * For a target in another PID namespace: its threads' ids as the target
+ * sees them (@ns) and as we see them (@host), from each task's NSpid line.
+ * Returns the count stored (at most @cap) or -errno.
+ */
+int proc_task__ns_tids(int pid, int *host, int *ns, size_t cap);
+
 /* True when @pid is a zombie or gone. */
 bool proc_task__is_dead(int pid);
 

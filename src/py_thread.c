@@ -146,6 +146,40 @@ static int walk_threads(struct py_proc *pp, struct py_snapshot *s,
 	return ret;
 }
 
+/*
+ * A thread id the target recorded about itself, as we see it: the same
+ * number unless the target is in another PID namespace.  0 when unknown.
+ */
+static int host_tid(struct py_proc *pp, const struct py_snapshot *s,
+		    int64_t tid)
+{
+	if (tid <= 0 || tid >= INT32_MAX)
+		return 0;
+	if (!s->nns)
+		return proc_task__exists(pp->pid, (int)tid) ? (int)tid : 0;
+	for (size_t i = 0; i < s->nns; i++)
+		if (s->ns_tid[i] == tid)
+			return s->ns_host[i];
+	return 0;
+}
+
+static int load_ns_map(struct py_proc *pp, struct py_snapshot *s)
+{
+	int n;
+
+	if (proc_task__same_pidns(pp->pid))
+		return 0;
+	s->ns_host = calloc(PY_MAX_THREADS, sizeof(int));
+	s->ns_tid = calloc(PY_MAX_THREADS, sizeof(int));
+	if (!s->ns_host || !s->ns_tid)
+		return -ENOMEM;
+	n = proc_task__ns_tids(pp->pid, s->ns_host, s->ns_tid, PY_MAX_THREADS);
+	if (n < 0)
+		return n;
+	s->nns = (size_t)n;
+	return 0;
+}
+
 /* The glibc pthread mapping, trusted only when /proc confirms it. */
 static void native_ids_from_glibc(struct py_proc *pp, struct py_snapshot *s)
 {
@@ -158,9 +192,7 @@ static void native_ids_from_glibc(struct py_proc *pp, struct py_snapshot *s)
 		if (py_proc__read(pp, t->thread_id + GLIBC_PTHREAD_TID_OFFSET,
 				  &tid, sizeof(tid)))
 			continue;
-		if (tid > 0 && tid < (1u << 31) &&
-		    proc_task__exists(pp->pid, (int)tid))
-			t->native_id = (int)tid;
+		t->native_id = host_tid(pp, s, tid);
 	}
 }
 
@@ -170,8 +202,8 @@ struct active_ctx {
 	int64_t interp_id;
 };
 
-static void thread_attrs(struct py_proc *pp, struct py_thread *t,
-			 uint64_t obj)
+static void thread_attrs(struct py_proc *pp, const struct py_snapshot *s,
+			 struct py_thread *t, uint64_t obj)
 {
 	uint64_t v;
 	int64_t nid;
@@ -180,9 +212,8 @@ static void thread_attrs(struct py_proc *pp, struct py_thread *t,
 	    !py_str__read(pp, v, t->name, sizeof(t->name), NULL))
 		t->has_name = true;
 	if (!t->native_id && !py_obj__getattr(pp, obj, "_native_id", &v) &&
-	    !py_long__read(pp, v, &nid, NULL) && nid > 0 && nid < INT32_MAX &&
-	    proc_task__exists(pp->pid, (int)nid))
-		t->native_id = (int)nid;
+	    !py_long__read(pp, v, &nid, NULL))
+		t->native_id = host_tid(pp, s, nid);
 }
 
 static int on_active(void *ctx, uint64_t key, uint64_t value)
@@ -197,7 +228,7 @@ static int on_active(void *ctx, uint64_t key, uint64_t value)
 
 		if (t->interp_id == a->interp_id &&
 		    t->thread_id == (uint64_t)ident && !t->has_name)
-			thread_attrs(a->pp, t, value);
+			thread_attrs(a->pp, a->s, t, value);
 	}
 	return 0;
 }
@@ -245,8 +276,10 @@ int py_snapshot__take(struct py_proc *pp, struct py_snapshot *s,
 
 	memset(s, 0, sizeof(*s));
 	s->gil_enabled = true;
-	ret = py_read_field(pp, pp->rt.runtime_addr,
-			    LF_runtime_interpreters_head, &interp);
+	ret = load_ns_map(pp, s);
+	if (!ret)
+		ret = py_read_field(pp, pp->rt.runtime_addr,
+				    LF_runtime_interpreters_head, &interp);
 	if (!ret && !interp)
 		ret = PE_NOT_INITIALIZED;
 	for (size_t cap = 0; !ret && interp; s->ninterps++) {
@@ -261,6 +294,9 @@ int py_snapshot__take(struct py_proc *pp, struct py_snapshot *s,
 		py_read_field(pp, interp, LF_interp_id, &id);
 		ret = walk_threads(pp, s, &cap, interp, (int64_t)id, flags);
 		reverse(s, before, s->n);
+		for (size_t k = before; k < s->n; k++)
+			s->threads[k].native_id =
+				host_tid(pp, s, s->threads[k].native_id);
 		if (!layout_has(&pp->layout, LF_tstate_native_thread_id))
 			native_ids_from_glibc(pp, s);
 		if (!ret && (flags & PY_SNAP_NAMES))
@@ -281,5 +317,7 @@ void py_snapshot__release(struct py_snapshot *s)
 	for (size_t i = 0; i < s->n; i++)
 		free(s->threads[i].frames);
 	free(s->threads);
+	free(s->ns_host);
+	free(s->ns_tid);
 	memset(s, 0, sizeof(*s));
 }

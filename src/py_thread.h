@@ -37,6 +37,8 @@ struct py_thread {
 struct py_snapshot {
 	struct py_thread *threads;  /* oldest first: the main thread leads */
 	size_t n;
+	int *ns_host, *ns_tid;      /* thread ids across PID namespaces */
+	size_t nns;                 /* 0: the target shares our namespace */
 	size_t ninterps;
 	bool gil_enabled;           /* false on a free-threaded build */
 };

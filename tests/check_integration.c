@@ -6,6 +6,7 @@
  * target must never be left stopped or traced.
  */
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,126 @@ START_TEST(test_info_matches_truth)
 }
 END_TEST
 
+/* 3.14+: info reports PEP 768 remote debugging switched off by the user. */
+static int pep768_idx[64];
+static int npep768;
+
+START_TEST(test_info_remote_debug_disabled)
+{
+	const struct tu_interp *all, *in;
+	char *argv[] = { NULL, "-c",
+			 "import sys, time; print('READY'); sys.stdout.flush(); "
+			 "time.sleep(60)", NULL };
+	char cmd[PATH_MAX], *out, *err;
+	struct tu_child c;
+	int rc;
+
+	tu_interps(&all);
+	in = &all[pep768_idx[_i]];
+	argv[0] = (char *)in->launcher;
+	setenv("PYTHON_DISABLE_REMOTE_DEBUG", "1", 1);
+	rc = tu_spawn_ready(&c, argv, 60);
+	unsetenv("PYTHON_DISABLE_REMOTE_DEBUG");
+	ck_assert_int_eq(rc, 0);
+	snprintf(cmd, sizeof(cmd), "%s info --json --pid %d", tu_peeka(), c.pid);
+	rc = tu_run(cmd, 60, &out, &err);
+	ck_assert_msg(rc == 0, "%s", err);
+	ck_assert_msg(strstr(out, "\"remote_debug\":false"), "%s", out);
+	free(out);
+	free(err);
+	snprintf(cmd, sizeof(cmd), "%s info --pid %d", tu_peeka(), c.pid);
+	rc = tu_run(cmd, 60, &out, &err);
+	ck_assert_msg(strstr(out, "remote debugging:  disabled"), "%s", out);
+	free(out);
+	free(err);
+	tu_child_kill(&c);
+}
+END_TEST
+
+/* Interpreters whose launcher is an ELF file can be copied into a tmpfs. */
+static int container_idx[64];
+static int ncontainer;
+
+static bool is_elf(const char *path)
+{
+	char magic[4] = { 0 };
+	FILE *f = fopen(path, "rb");
+	bool elf;
+
+	if (!f)
+		return false;
+	elf = fread(magic, 1, 4, f) == 4 && !memcmp(magic, "\x7f" "ELF", 4);
+	fclose(f);
+	return elf;
+}
+
+/* The first child of @pid (the process unshare --fork started). */
+static int first_child(int pid)
+{
+	char path[64];
+	int child = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%d", &child) != 1)
+			child = 0;
+		fclose(f);
+	}
+	return child;
+}
+
+/*
+ * The fixture in new PID and mount namespaces, its interpreter binary (or
+ * libpython) in a tmpfs only that mount namespace sees: peeka must open it
+ * through /proc/PID/root and translate the inner thread ids.
+ */
+START_TEST(test_dump_in_container)
+{
+	const struct tu_interp *all, *in;
+	char mnt[96], truth[96], out[PATH_MAX + 16], cmd[3 * PATH_MAX];
+	char *argv[7], *err, *cout;
+	struct tu_child c;
+	int rc, target = 0;
+
+	tu_interps(&all);
+	in = &all[container_idx[_i]];
+	snprintf(mnt, sizeof(mnt), "/tmp/peeka-ns-%d-%d", getpid(), _i);
+	snprintf(truth, sizeof(truth), "/tmp/peeka-ns-truth-%d-%d.json",
+		 getpid(), _i);
+	setenv("PEEKA_NS_MNT", mnt, 1);
+	argv[0] = (char *)"tests/integration/in_container.sh";
+	argv[1] = (char *)in->launcher;
+	argv[2] = (char *)in->kind;
+	argv[3] = (char *)"fixtures/threads_fixture.py";
+	argv[4] = truth;
+	argv[5] = NULL;
+	ck_assert_msg(tu_spawn_ready(&c, argv, 60) == 0, "%s: no READY",
+		      in->label);
+	for (int i = 0; i < 100 && !target; i++)
+		target = first_child(c.pid);
+	ck_assert_int_gt(target, 0);
+	snprintf(out, sizeof(out), "%s/dump.json", c.dir);
+	snprintf(cmd, sizeof(cmd), "%s dump --json --pid %d > '%s'", tu_peeka(),
+		 target, out);
+	rc = tu_run(cmd, 60, NULL, &err);
+	ck_assert_msg(rc == 0 && !err[0], "%s: %d %s", in->label, rc, err);
+	free(err);
+	snprintf(cmd, sizeof(cmd),
+		 "'%s' tests/integration/compare_dump.py '%s' '%s' --pid-ns %d",
+		 in->launcher, truth, out, target);
+	rc = tu_run(cmd, 60, &cout, &err);
+	/* 3: only the spinning thread was caught waiting for the GIL. */
+	ck_assert_msg(rc == 0 || rc == 3, "%s: %s%s", in->label, cout, err);
+	free(cout);
+	free(err);
+	tu_child_kill(&c);
+	unlink(truth);
+	rmdir(mnt);
+}
+END_TEST
+
 Suite *integration_suite(void)
 {
 	const struct tu_interp *all;
@@ -205,6 +326,20 @@ Suite *integration_suite(void)
 	tcase_add_loop_test(tc, test_dump_text_matches_truth, 0, n);
 	tcase_add_loop_test(tc, test_dump_locals_match_truth, 0, n);
 	tcase_add_loop_test(tc, test_info_matches_truth, 0, n);
+	for (int i = 0; i < n && npep768 < 64; i++)
+		if (strcmp(all[i].minor, "3.14") >= 0 && strlen(all[i].minor) == 4)
+			pep768_idx[npep768++] = i;
+	tcase_add_loop_test(tc, test_info_remote_debug_disabled, 0, npep768);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("container");
+	tcase_set_tags(tc, "integration");
+	tcase_set_timeout(tc, 240);
+	for (int i = 0; i < n && geteuid() == 0; i++)
+		if (is_elf(all[i].launcher) && ncontainer < 64)
+			container_idx[ncontainer++] = i;
+	if (n && !ncontainer)
+		printf("container tests not run: they need root (unshare)\n");
+	tcase_add_loop_test(tc, test_dump_in_container, 0, ncontainer);
 	suite_add_tcase(s, tc);
 	return s;
 }

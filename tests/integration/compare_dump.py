@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Compare `peeka dump --json` output with the truth a fixture wrote.
 
-Usage: python3 compare_dump.py TRUTH.json DUMP.json
+Usage: python3 compare_dump.py TRUTH.json DUMP.json [--pid-ns HOSTPID]
+
+--pid-ns: the target ran in another PID namespace as HOSTPID (as seen from
+here); the truth's pid and native ids are the inner ones, and are translated
+with the NSpid lines of /proc/HOSTPID/task/*/status before comparing.
 
 TRUTH.json is written by fixtures/threads_fixture.py; DUMP.json is peeka's
 output ({"pid", "python": {"version", ...}, "threads": [{"thread_id",
@@ -33,6 +37,21 @@ def load(path, what):
         sys.stderr.write("compare_dump: cannot read %s %s: %s\n"
                          % (what, path, e))
         sys.exit(2)
+
+
+def translate_namespace(truth, host_pid):
+    """Rewrite the truth's inner pid and thread ids as seen from here."""
+    import glob
+    inner_to_host = {}
+    for status in glob.glob("/proc/%d/task/*/status" % host_pid):
+        with open(status) as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    ids = [int(x) for x in line.split()[1:]]
+                    inner_to_host[ids[-1]] = ids[0]
+    truth["pid"] = host_pid
+    for t in truth["threads"]:
+        t["native_id"] = inner_to_host.get(t["native_id"], t["native_id"])
 
 
 def show_frame(frame):
@@ -159,10 +178,17 @@ def main(argv):
     if len(argv) == 2 and argv[1] in ("-h", "--help"):
         print(__doc__.strip())
         return 0
-    if len(argv) != 3:
-        sys.stderr.write("usage: compare_dump.py TRUTH.json DUMP.json\n")
+    if len(argv) == 5 and argv[3] == "--pid-ns":
+        host_pid = int(argv[4])
+    elif len(argv) == 3:
+        host_pid = None
+    else:
+        sys.stderr.write("usage: compare_dump.py TRUTH.json DUMP.json "
+                         "[--pid-ns HOSTPID]\n")
         return 2
     truth = load(argv[1], "truth")
+    if host_pid is not None:
+        translate_namespace(truth, host_pid)
     dump = load(argv[2], "dump")
     if not isinstance(dump, dict):
         print("mismatch: the dump is not a JSON object")
