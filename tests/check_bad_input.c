@@ -190,6 +190,40 @@ START_TEST(test_not_initialized)
 END_TEST
 
 /*
+ * Reading a process with the wrong layout (every other version's table,
+ * forced with --python-version) is reading garbage: it must end in a
+ * clean error or a bounded, well-formed output, never a crash or a hang.
+ */
+START_TEST(test_wrong_layout_is_harmless)
+{
+	const struct tu_interp *all;
+	struct tu_child c;
+	char cmd[512], *out, *err;
+
+	tu_interps(&all);
+	spawn_python(&c, all[_i].launcher);
+	for (unsigned m = 8; m <= 14; m++) {
+		int rc;
+
+		snprintf(cmd, sizeof(cmd),
+			 "%s dump --json --locals --pid %d --python-version 3.%u",
+			 tu_peeka(), c.pid, m);
+		rc = tu_run(cmd, 30, &out, &err);
+		ck_assert_msg(rc == 0 || rc == 1, "%s read as 3.%u: exit %d: %s",
+			      all[_i].label, m, rc, err);
+		if (rc == 1)
+			ck_assert_int_eq(tu_count_prefix(err, "error: "), 1);
+		else
+			ck_assert_msg(out[0] == '{' && strstr(out, "\"threads\":"),
+				      "%s", out);
+		free(out);
+		free(err);
+	}
+	tu_child_kill(&c);
+}
+END_TEST
+
+/*
  * A target whose threads churn and which exits abruptly: every run ends
  * with status 0 or 1 (never a signal or a hang), an error is one line, and
  * once the target is gone the error says so.
@@ -256,6 +290,7 @@ Suite *bad_input_suite(void)
 			shared_idx[nshared++] = i;
 	tcase_add_loop_test(tc, test_not_initialized, 0, nshared);
 	tcase_add_loop_test(tc, test_churn_and_exit, 0, n);
+	tcase_add_loop_test(tc, test_wrong_layout_is_harmless, 0, n);
 	suite_add_tcase(s, tc);
 	return s;
 }

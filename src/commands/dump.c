@@ -262,6 +262,9 @@ int cmd_dump(int argc, char **argv)
 	if (ret) {
 		status = cmd_report_error(o.pid, ret,
 					  ret == -ESRCH ? "exited" : NULL);
+		if (pp.version_forced)
+			hint("the layout of --python-version %u.%u may not be this process's",
+			     o.version[0], o.version[1]);
 		py_proc__close(&pp);
 		return status;
 	}

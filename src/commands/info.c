@@ -192,6 +192,9 @@ int cmd_info(int argc, char **argv)
 	ret = py_snapshot__take(&pp, &s, PY_SNAP_NAMES);
 	if (ret) {
 		status = cmd_report_error(o.pid, ret, NULL);
+		if (pp.version_forced)
+			hint("the layout of --python-version %u.%u may not be this process's",
+			     o.version[0], o.version[1]);
 		py_proc__close(&pp);
 		return status;
 	}

@@ -169,38 +169,35 @@ static int word_index(const struct debug_offsets *d, size_t i)
 	return (int)idx;
 }
 
+/* The index in d->w of the word named @name, or -1. */
+static int find_word(const struct debug_offsets *d, const char *name)
+{
+	for (size_t i = 0; i < NWORDS; i++)
+		if (!strcmp(words[i].name, name))
+			return word_index(d, i);
+	return -1;
+}
+
 int debug_offsets__get(const struct debug_offsets *d, const char *name,
 		       uint64_t *out)
 {
-	for (size_t i = 0; i < NWORDS; i++) {
-		int idx;
+	int idx = find_word(d, name);
 
-		if (strcmp(words[i].name, name))
-			continue;
-		idx = word_index(d, i);
-		if (idx < 0)
-			return -1;
-		*out = d->w[idx];
-		return 0;
-	}
-	return -1;
+	if (idx < 0)
+		return -1;
+	*out = d->w[idx];
+	return 0;
 }
 
 int debug_offsets__set(struct debug_offsets *d, const char *name,
 		       uint64_t value)
 {
-	for (size_t i = 0; i < NWORDS; i++) {
-		int idx;
+	int idx = find_word(d, name);
 
-		if (strcmp(words[i].name, name))
-			continue;
-		idx = word_index(d, i);
-		if (idx < 0)
-			return -1;
-		d->w[idx] = value;
-		return 0;
-	}
-	return -1;
+	if (idx < 0)
+		return -1;
+	d->w[idx] = value;
+	return 0;
 }
 
 int debug_offsets__fill_from(struct debug_offsets *d,
