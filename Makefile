@@ -87,7 +87,7 @@ install: peeka
 	install -m 0755 peeka $(DESTDIR)$(PREFIX)/bin/peeka
 	install -m 0644 README.md LICENSE $(DESTDIR)$(PREFIX)/share/doc/peeka/
 	install -m 0644 docs/peeka.1 $(DESTDIR)$(PREFIX)/share/man/man1/peeka.1
-	install -m 0644 offsets/*.tsv $(DESTDIR)$(PREFIX)/share/peeka/
+	install -m 0644 offsets/cpython-*.tsv $(DESTDIR)$(PREFIX)/share/peeka/
 
 offsets:
 	./offsets/generate.sh

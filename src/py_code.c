@@ -136,6 +136,7 @@ static void read_scalars(const struct py_layout *l, struct py_code *pc,
 	pc->freevars = py_get(l, buf, len, LF_code_freevars);
 	pc->localsplusnames = py_get(l, buf, len, LF_code_localsplusnames);
 	pc->localspluskinds = py_get(l, buf, len, LF_code_localspluskinds);
+	pc->tlbc = py_get(l, buf, len, LF_code_tlbc);
 	pc->ncodeunits = (int64_t)py_get(l, buf, len, LF_varobject_ob_size);
 }
 

@@ -25,6 +25,7 @@ struct py_code {
 	int64_t ncodeunits;  /* 3.11+: ob_size; <=3.10: len(co_code)/2 */
 	uint64_t varnames, cellvars, freevars;        /* <=3.10 tuples */
 	uint64_t localsplusnames, localspluskinds;    /* 3.11+ */
+	uint64_t tlbc;       /* 3.14t: _PyCodeArray of per-thread bytecode */
 };
 
 struct py_code_cache;

@@ -86,6 +86,28 @@ static uint64_t untag(const struct py_layout *l, uint64_t ref)
 }
 
 /*
+ * Where the bytecode a frame executes starts: co_code_adaptive, or on
+ * free-threaded 3.14 the thread's own copy, entries[tlbc_index] of the
+ * code's _PyCodeArray {Py_ssize_t size; char *entries[]}.  Untested: no
+ * free-threaded interpreter is available to run it against.
+ */
+static uint64_t bytecode_base(struct py_proc *pp, const struct py_code *code,
+			      const unsigned char *buf, size_t len)
+{
+	const struct py_layout *l = &pp->layout;
+	uint64_t base = code->addr + (uint64_t)l->v[LF_code_code_adaptive];
+	int64_t idx = (int32_t)py_get(l, buf, len, LF_iframe_tlbc_index);
+	uint64_t entry;
+
+	if (!layout_has(l, LF_iframe_tlbc_index) || !code->tlbc || idx <= 0 ||
+	    idx > 4096 ||
+	    proc_mem__read_u64(&pp->mem, code->tlbc + 8 + 8 * (uint64_t)idx,
+			       &entry) || !entry)
+		return base;
+	return entry;
+}
+
+/*
  * One interpreter frame.  Returns 1 to skip it (shim or incomplete), 0 to
  * keep it in @f, or an error.
  */
@@ -106,7 +128,7 @@ static int read_iframe(struct py_proc *pp, uint64_t addr,
 	ret = py_code__get(pp, exe, &code);
 	if (ret)
 		return ret == -ESRCH ? ret : PE_TORN;
-	addrq = (int64_t)(instr - (exe + (uint64_t)l->v[LF_code_code_adaptive]));
+	addrq = (int64_t)(instr - bytecode_base(pp, code, buf, len));
 	if (addrq > 2 * code->ncodeunits || addrq < -2)
 		return PE_TORN;
 	if (owner != (unsigned)l->v[LF_const_owner_generator] &&

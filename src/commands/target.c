@@ -10,6 +10,7 @@
 
 #include "../diag.h"
 #include "../errors.h"
+#include "../log.h"
 #include "../proc_task.h"
 #include "commands.h"
 
@@ -82,11 +83,22 @@ int cmd_open_target(struct py_proc *pp, int pid, const unsigned version[2])
 		py_proc__close(pp);
 		return cmd_report_error(pid, ret, err);
 	}
+	log_info("pid %d: _PyRuntime at %#llx in '%s' (opened as '%s', bias %#llx)",
+		 pid, (unsigned long long)pp->rt.runtime_addr, pp->rt.map_path,
+		 pp->rt.open_path, (unsigned long long)pp->rt.bias);
+	log_info("pid %d: CPython %u.%u.%u from %s, layout %u.%u (%s)", pid,
+		 pp->rt.version.major, pp->rt.version.minor, pp->rt.version.micro,
+		 pp->rt.version.source ? pp->rt.version.source : "?",
+		 pp->layout.major, pp->layout.minor, pp->layout.source);
 	for (size_t i = 0; i < pp->nmismatch; i++) {
 		const struct py_layout_mismatch *m = &pp->mismatch[i];
 
-		if (layout_field_kind(m->field) == LK_SIZE)
+		if (layout_field_kind(m->field) == LK_SIZE) {
+			log_info("size %s: target %lld, table %lld (patch-level growth)",
+				 m->cpython_name, (long long)m->theirs,
+				 (long long)m->ours);
 			continue;
+		}
 		if (m->ours == LAYOUT_NONE)
 			warning("layout mismatch: _Py_DebugOffsets has %s = %lld, our table has none; using the target's",
 				m->cpython_name, (long long)m->theirs);
