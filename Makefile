@@ -11,27 +11,34 @@ VERSION := 0.1.0
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DPEEKA_VERSION='"$(VERSION)"' \
-	-Isrc $(shell $(PKG_CONFIG) --cflags libelf 2>/dev/null)
-LIBS = $(shell $(PKG_CONFIG) --libs libelf 2>/dev/null || echo -lelf)
+	-Isrc -I$(B)/gen $(shell $(PKG_CONFIG) --cflags libelf 2>/dev/null)
+LIBS = $(shell $(PKG_CONFIG) --libs libelf 2>/dev/null || echo -lelf) -lm
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Debian packages the build and the tests need.
 DEPS_PKGS := gcc make libc6-dev pkg-config libelf-dev libdw-dev libunwind-dev \
-	libzstd-dev check binutils
+	libzstd-dev check binutils python3 chromium util-linux
 
+B := build
 CORE_SRC := $(wildcard src/*.c) $(wildcard src/commands/*.c) \
 	$(wildcard src/cpython_layouts/*.c)
 CORE_SRC := $(filter-out src/main.c,$(CORE_SRC))
 TEST_SRC := $(wildcard tests/*.c)
-HDRS := $(wildcard src/*.h src/commands/*.h src/cpython_layouts/*.h tests/*.h)
+HDRS := $(wildcard src/*.h src/commands/*.h src/cpython_layouts/*.h tests/*.h) \
+	$(B)/gen/flamegraph_assets.h
 
-B := build
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 SAN_OBJ := $(CORE_SRC:%.c=$(B)/san/%.o)
 
 .PHONY: all check unit demo deps install clean offsets lint vectors
 all: peeka
+
+# The flame graph's own JavaScript and CSS, embedded as C strings.
+$(B)/gen/flamegraph_assets.h: src/flamegraph/flamegraph.js src/flamegraph/flamegraph.css scripts/embed.sh
+	@mkdir -p $(dir $@)
+	./scripts/embed.sh src/flamegraph/flamegraph.js flamegraph_js \
+		src/flamegraph/flamegraph.css flamegraph_css > $@.tmp && mv $@.tmp $@
 
 $(B)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -53,10 +60,10 @@ peeka: $(B)/obj/src/main.o $(B)/libpeeka.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/check_peeka: $(TEST_SRC) $(HDRS) $(B)/libpeeka.a
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $(TEST_SRC) $(B)/libpeeka.a $(CHECK_LIBS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -Wno-format-truncation -Itests -o $@ $(TEST_SRC) $(B)/libpeeka.a $(CHECK_LIBS) $(LIBS)
 
 $(B)/check_peeka_san: $(TEST_SRC) $(HDRS) $(B)/libpeeka-san.a
-	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -Itests -o $@ $(TEST_SRC) $(B)/libpeeka-san.a $(CHECK_LIBS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -Wno-format-truncation -Itests -o $@ $(TEST_SRC) $(B)/libpeeka-san.a $(CHECK_LIBS) $(LIBS)
 
 $(B)/uninit_host: tests/helpers/uninit_host.c
 	@mkdir -p $(B)

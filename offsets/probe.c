@@ -231,9 +231,11 @@ static void probe_tstate(void)
 #if PY_VERSION_HEX >= PV(3, 11)
 	OFF("tstate.native_thread_id", PyThreadState, native_thread_id);
 	OFF("tstate.datastack_chunk", PyThreadState, datastack_chunk);
+	OFF("tstate.datastack_top", PyThreadState, datastack_top);
 #else
 	ABSENT("tstate.native_thread_id");
 	ABSENT("tstate.datastack_chunk");
+	ABSENT("tstate.datastack_top");
 #endif
 #if PY_VERSION_HEX >= PV(3, 14)
 	OFF("tstate.remote_debugger_support", PyThreadState,

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "errors.h"
 #include "py_linetable.h"
@@ -20,6 +21,8 @@
 struct py_code_cache {
 	size_t cap, n;
 	struct py_code **slots;
+	struct py_code **retired;   /* dropped entries, freed with the cache */
+	size_t nretired, retired_cap;
 };
 
 struct py_code_cache *py_code_cache__new(void)
@@ -54,7 +57,10 @@ void py_code_cache__free(struct py_code_cache *c)
 	for (size_t i = 0; i < c->cap; i++)
 		if (c->slots[i])
 			code_free(c->slots[i]);
+	for (size_t i = 0; i < c->nretired; i++)
+		code_free(c->retired[i]);
 	free(c->slots);
+	free(c->retired);
 	free(c);
 }
 
@@ -73,7 +79,7 @@ static size_t slot_of(const struct py_code_cache *c, uint64_t addr)
 
 static int grow(struct py_code_cache *c)
 {
-	struct py_code_cache bigger = { c->cap * 2, 0, NULL };
+	struct py_code_cache bigger = { .cap = c->cap * 2 };
 
 	bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots));
 	if (!bigger.slots)
@@ -138,6 +144,8 @@ static void read_scalars(const struct py_layout *l, struct py_code *pc,
 	pc->localspluskinds = py_get(l, buf, len, LF_code_localspluskinds);
 	pc->tlbc = py_get(l, buf, len, LF_code_tlbc);
 	pc->ncodeunits = (int64_t)py_get(l, buf, len, LF_varobject_ob_size);
+	if (pc->ncodeunits < 0 || pc->ncodeunits > (1 << 28))
+		pc->ncodeunits = 0;
 }
 
 static int read_code(struct py_proc *pp, uint64_t addr, struct py_code *pc)
@@ -156,6 +164,10 @@ static int read_code(struct py_proc *pp, uint64_t addr, struct py_code *pc)
 	    py_get(l, buf, len, LF_object_ob_type) != pp->rt.sym[PY_SYM_code_type])
 		return PE_CORRUPT;
 	pc->addr = addr;
+	pc->raw[0] = py_get(l, buf, len, LF_code_filename);
+	pc->raw[1] = py_get(l, buf, len, LF_code_name);
+	pc->raw[2] = py_get(l, buf, len, LF_code_qualname);
+	pc->raw[3] = py_get(l, buf, len, LF_code_linetable);
 	read_scalars(l, pc, buf, len);
 	ret = read_strings(pp, pc, buf, len);
 	if (ret)
@@ -168,7 +180,8 @@ static int read_code(struct py_proc *pp, uint64_t addr, struct py_code *pc)
 		uint64_t co_code = py_get(l, buf, len, LF_code_code);
 		uint64_t n = 0;
 
-		if (!py_read_field(pp, co_code, LF_varobject_ob_size, &n))
+		if (!py_read_field(pp, co_code, LF_varobject_ob_size, &n) &&
+		    n < (1u << 29))
 			pc->ncodeunits = (int64_t)n / 2;
 	}
 	return 0;
@@ -201,6 +214,103 @@ int py_code__get(struct py_proc *pp, uint64_t addr,
 	}
 	*out = pc;
 	return 0;
+}
+
+/* Remove the entry at slot @s, keeping the table's probe chains intact. */
+static int retire(struct py_code_cache *c, size_t s)
+{
+	struct py_code *pc = c->slots[s];
+
+	if (c->nretired == c->retired_cap) {
+		size_t ncap = c->retired_cap ? 2 * c->retired_cap : 16;
+		struct py_code **nr = realloc(c->retired, ncap * sizeof(*nr));
+
+		if (!nr)
+			return -ENOMEM;
+		c->retired = nr;
+		c->retired_cap = ncap;
+	}
+	c->retired[c->nretired++] = pc;
+	c->slots[s] = NULL;
+	c->n--;
+	/* Re-insert the rest of the cluster so lookups still find them. */
+	for (size_t i = (s + 1) & (c->cap - 1); c->slots[i];
+	     i = (i + 1) & (c->cap - 1)) {
+		struct py_code *moved = c->slots[i];
+
+		c->slots[i] = NULL;
+		c->slots[slot_of(c, moved->addr)] = moved;
+	}
+	return 0;
+}
+
+#define VALIDATE_BATCH 256
+
+static bool still_same(const struct py_layout *l, const struct py_code *pc,
+		       const unsigned char *buf, size_t len, uint64_t code_type)
+{
+	enum layout_field f[4] = { LF_code_filename, LF_code_name,
+				   LF_code_qualname, LF_code_linetable };
+
+	if (code_type && py_get(l, buf, len, LF_object_ob_type) != code_type)
+		return false;
+	for (int i = 0; i < 4; i++)
+		if (layout_has(l, f[i]) && py_get(l, buf, len, f[i]) != pc->raw[i])
+			return false;
+	return true;
+}
+
+static int validate_batch(struct py_proc *pp, const uint64_t *addrs,
+			  size_t n, unsigned char (*bufs)[CODE_HEADER_MAX])
+{
+	const struct py_layout *l = &pp->layout;
+	size_t len = (size_t)l->v[LF_code___size__];
+	struct iovec local[VALIDATE_BATCH], remote[VALIDATE_BATCH];
+	struct py_code_cache *c = pp->codes;
+	ssize_t got;
+	int stale = 0;
+
+	if (!n || n > VALIDATE_BATCH)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		local[i] = (struct iovec){ bufs[i], len };
+		remote[i] = (struct iovec){ (void *)(uintptr_t)addrs[i], len };
+	}
+	got = process_vm_readv(pp->pid, local, n, remote, n, 0);
+	if (got < 0)
+		return errno == ESRCH ? -ESRCH : 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t s = slot_of(c, addrs[i]);
+
+		if (s >= c->cap || !c->slots[s])
+			continue;
+		if ((size_t)got >= (i + 1) * len &&
+		    still_same(l, c->slots[s], bufs[i], len,
+			       pp->rt.sym[PY_SYM_code_type]))
+			continue;
+		if (retire(c, s))
+			return -ENOMEM;
+		stale = 1;
+	}
+	return stale;
+}
+
+int py_code__validate(struct py_proc *pp, const uint64_t *addrs, size_t n)
+{
+	static unsigned char bufs[VALIDATE_BATCH][CODE_HEADER_MAX];
+	int stale = 0;
+
+	if ((size_t)pp->layout.v[LF_code___size__] > CODE_HEADER_MAX)
+		return PE_CORRUPT;
+	for (size_t i = 0; i < n; i += VALIDATE_BATCH) {
+		size_t k = n - i < VALIDATE_BATCH ? n - i : VALIDATE_BATCH;
+		int ret = validate_batch(pp, addrs + i, k, bufs);
+
+		if (ret < 0)
+			return ret;
+		stale |= ret;
+	}
+	return stale;
 }
 
 int py_code__line(const struct py_proc *pp, const struct py_code *c,

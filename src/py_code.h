@@ -13,6 +13,8 @@
 
 struct py_code {
 	uint64_t addr;
+	uint64_t raw[4];     /* co_filename, co_name, co_qualname, co_linetable
+			      * pointers: a reused address must match these */
 	char *name;          /* co_name */
 	char *qualname;      /* co_qualname (3.11+), else co_name */
 	char *filename;      /* co_filename */
@@ -40,6 +42,15 @@ void py_code_cache__free(struct py_code_cache *c);
  */
 int py_code__get(struct py_proc *pp, uint64_t addr,
 		 const struct py_code **out);
+
+/*
+ * Check that the cached code objects at @addrs (n of them) are still the
+ * objects we read: one process_vm_readv for all.  A code object whose
+ * address was reused for something else is dropped from the cache (its
+ * struct stays allocated until the cache is freed, so borrowed pointers
+ * remain valid) and 1 is returned; 0 when all are current; <0 on error.
+ */
+int py_code__validate(struct py_proc *pp, const uint64_t *addrs, size_t n);
 
 /* The line of byte offset @addrq in @c, or -1 when it has none. */
 int py_code__line(const struct py_proc *pp, const struct py_code *c,

@@ -258,19 +258,24 @@ int py_long__read(struct py_proc *pp, uint64_t addr, int64_t *out,
 		  bool *negative)
 {
 	const struct py_layout *l = &pp->layout;
-	unsigned char buf[64];
-	size_t hlen = (size_t)l->v[LF_long_ob_digit];
-	uint32_t digits[3];
+	unsigned char buf[64] = { 0 };
+	int64_t off = l->v[LF_long_ob_digit];
+	size_t hlen = (size_t)off, got = 12;
+	uint32_t digits[3] = { 0 };
 	uint64_t ndigits, val = 0;
 	unsigned shift = (unsigned)l->v[LF_const_long_shift];
 	int64_t size;
 	bool neg;
 
-	if (!py_ptr_ok(addr) || hlen + 12 > sizeof(buf))
+	if (!py_ptr_ok(addr) || off < 0 || off > (int64_t)sizeof(buf) - 12 ||
+	    shift < 15 || shift > 30)
 		return PE_CORRUPT;
-	if (py_proc__read(pp, addr, buf, hlen + 12) &&
-	    py_proc__read(pp, addr, buf, hlen + 4))
-		return PE_TORN;
+	if (py_proc__read(pp, addr, buf, hlen + 12)) {
+		/* The object may end at a page edge: one digit at least. */
+		if (py_proc__read(pp, addr, buf, hlen + 4))
+			return PE_TORN;
+		got = 4;
+	}
 	if (layout_has(l, LF_long_lv_tag)) {
 		uint64_t tag = py_get(l, buf, hlen + 12, LF_long_lv_tag);
 
@@ -279,17 +284,20 @@ int py_long__read(struct py_proc *pp, uint64_t addr, int64_t *out,
 	} else {
 		size = (int64_t)py_get(l, buf, hlen + 12, LF_varobject_ob_size);
 		neg = size < 0;
-		ndigits = (uint64_t)(neg ? -size : size);
+		ndigits = neg ? 0 - (uint64_t)size : (uint64_t)size;
 	}
-	if (ndigits > 3)
+	if (ndigits > 3 || ndigits * 4 > got)
 		return -ERANGE;
-	memcpy(digits, buf + hlen, sizeof(digits));
+	memcpy(digits, buf + hlen, ndigits * 4);
 	for (uint64_t i = ndigits; i-- > 0;) {
 		if (val >> (64 - shift))
 			return -ERANGE;
 		val = (val << shift) | digits[i];
 	}
-	*out = neg ? -(int64_t)val : (int64_t)val;
+	/* Only values an int64_t holds: up to 2^63 - 1, down to -2^63. */
+	if (val > (uint64_t)INT64_MAX + neg)
+		return -ERANGE;
+	*out = neg ? (int64_t)(0 - val) : (int64_t)val;
 	if (negative)
 		*negative = neg;
 	return 0;

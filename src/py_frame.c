@@ -7,11 +7,25 @@
 #include "py_frame.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "errors.h"
 
 #define FRAME_BUF_MAX 512
+
+/* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR, the same in 3.8-3.14. */
+#define CO_GENERATOR_LIKE (0x20 | 0x80 | 0x200)
+
+/*
+ * A running generator always has a caller: a walk that ends at one was
+ * cut short because the generator yielded (its frame's back link was
+ * cleared) while we read the stack.
+ */
+static bool cut_at_generator(const struct py_frame *out, size_t n)
+{
+	return n && (out[n - 1].code->flags & CO_GENERATOR_LIKE);
+}
 
 struct cycle {
 	uint64_t tortoise;
@@ -66,7 +80,7 @@ static int walk_frame_objects(struct py_proc *pp, uint64_t addr,
 		(*n)++;
 		addr = py_get(l, buf, len, LF_frameobj_f_back);
 	}
-	return 0;
+	return cut_at_generator(out, *n) ? PE_TORN : 0;
 }
 
 static bool is_shim(const struct py_layout *l, unsigned owner)
@@ -141,14 +155,87 @@ static int read_iframe(struct py_proc *pp, uint64_t addr,
 	return 0;
 }
 
-static int walk_iframes(struct py_proc *pp, uint64_t addr,
-			struct py_frame *out, size_t cap, size_t *n)
+void py_frame_chunks__release(struct py_frame_chunks *fc)
+{
+	for (size_t i = 0; i < PY_FRAME_MAX_CHUNKS; i++)
+		free(fc->buf[i]);
+	memset(fc, 0, sizeof(*fc));
+}
+
+/* Copy [addr, addr + len) of the target into slot fc->n. */
+static int load_chunk(struct py_proc *pp, struct py_frame_chunks *fc,
+		      uint64_t addr, size_t len)
+{
+	size_t i = fc->n;
+
+	if (i >= PY_FRAME_MAX_CHUNKS || !len || len > PY_FRAME_CHUNK_MAX)
+		return -E2BIG;
+	if (fc->cap[i] < len) {
+		unsigned char *nb = realloc(fc->buf[i], len);
+
+		if (!nb)
+			return -ENOMEM;
+		fc->buf[i] = nb;
+		fc->cap[i] = len;
+	}
+	if (py_proc__read(pp, addr, fc->buf[i], len))
+		return PE_TORN;
+	fc->addr[i] = addr;
+	fc->len[i] = len;
+	fc->n++;
+	return 0;
+}
+
+/* The chunk before the newest loaded one, using its saved top index. */
+static int load_previous_chunk(struct py_proc *pp, struct py_frame_chunks *fc)
+{
+	const struct py_layout *l = &pp->layout;
+	unsigned char head[32];
+	uint64_t prev, top;
+	size_t data = (size_t)l->v[LF_stackchunk_data];
+
+	if (!fc->n || fc->len[fc->n - 1] < data || data > sizeof(head))
+		return -ENOENT;
+	prev = py_get(l, fc->buf[fc->n - 1], data, LF_stackchunk_previous);
+	if (!py_ptr_ok(prev) || py_proc__read(pp, prev, head, data))
+		return -ENOENT;
+	top = py_get(l, head, data, LF_stackchunk_top);
+	if (top > PY_FRAME_CHUNK_MAX / 8)
+		return -ENOENT;
+	return load_chunk(pp, fc, prev, data + top * 8);
+}
+
+/* Frame bytes from a chunk copy, else from the target. */
+static int frame_bytes(struct py_proc *pp, struct py_frame_chunks *fc,
+		       uint64_t addr, void *buf, size_t len)
+{
+	for (int pass = 0; fc && pass < 2; pass++) {
+		for (size_t i = 0; i < fc->n; i++)
+			if (addr >= fc->addr[i] &&
+			    addr + len <= fc->addr[i] + fc->len[i]) {
+				memcpy(buf, fc->buf[i] + (addr - fc->addr[i]), len);
+				fc->hits++;
+				return 0;
+			}
+		/* Not in what we have: perhaps in an older chunk. */
+		if (pass || load_previous_chunk(pp, fc))
+			break;
+	}
+	if (fc)
+		fc->misses++;
+	return py_proc__read(pp, addr, buf, len);
+}
+
+static int walk_iframes(struct py_proc *pp, struct py_frame_chunks *fc,
+			uint64_t addr, struct py_frame *out, size_t cap,
+			size_t *n)
 {
 	const struct py_layout *l = &pp->layout;
 	size_t len = (size_t)l->v[LF_iframe___size__];
 	struct cycle cy = { 0, 1, 0 };
 	unsigned char buf[FRAME_BUF_MAX];
 	size_t steps = 0;
+	bool shim = true;
 
 	if (len > sizeof(buf))
 		return PE_CORRUPT;
@@ -159,9 +246,10 @@ static int walk_iframes(struct py_proc *pp, uint64_t addr,
 			return PE_TOO_DEEP;
 		if (!py_ptr_ok(addr) || cycle_step(&cy, addr))
 			return PE_CORRUPT;
-		ret = py_proc__read(pp, addr, buf, len);
+		ret = frame_bytes(pp, fc, addr, buf, len);
 		if (ret)
 			return ret == -ESRCH ? ret : PE_TORN;
+		shim = is_shim(l, (unsigned)py_get(l, buf, len, LF_iframe_owner));
 		ret = read_iframe(pp, addr, buf, len, &out[*n]);
 		if (ret < 0)
 			return ret;
@@ -169,31 +257,77 @@ static int walk_iframes(struct py_proc *pp, uint64_t addr,
 			(*n)++;
 		addr = py_get(l, buf, len, LF_iframe_previous);
 	}
-	return 0;
+	/*
+	 * From 3.12 every chain C entered ends in an entry (shim) frame: a
+	 * chain that ends elsewhere was cut by a frame that returned or a
+	 * generator that yielded while we read it.
+	 */
+	if (!shim && layout_has(l, LF_const_owner_cstack))
+		return PE_TORN;
+	return cut_at_generator(out, *n) ? PE_TORN : 0;
+}
+
+int py_frame__top(struct py_proc *pp, uint64_t tstate, const void *tbuf,
+		  size_t tlen, bool fresh, uint64_t *top)
+{
+	const struct py_layout *l = &pp->layout;
+	uint64_t cframe;
+	int ret;
+
+	*top = 0;
+	if (layout_has(l, LF_tstate_cframe)) {
+		cframe = py_get(l, tbuf, tlen, LF_tstate_cframe);
+		if (!cframe)
+			return 0;
+		ret = py_read_field(pp, cframe, LF_cframe_current_frame, top);
+	} else {
+		enum layout_field f = layout_has(l, LF_tstate_frame)
+					      ? LF_tstate_frame
+					      : LF_tstate_current_frame;
+
+		if (!fresh)
+			*top = py_get(l, tbuf, tlen, f);
+		ret = fresh ? py_read_field(pp, tstate, f, top) : 0;
+	}
+	return ret == -ESRCH ? ret : ret ? PE_TORN : 0;
+}
+
+static int walk(struct py_proc *pp, const void *tbuf, size_t tlen,
+		struct py_frame_chunks *fc, struct py_frame *out, size_t cap,
+		size_t *n, uint64_t *top)
+{
+	const struct py_layout *l = &pp->layout;
+	int ret;
+
+	*n = 0;
+	ret = py_frame__top(pp, 0, tbuf, tlen, false, top);
+	if (ret)
+		return ret;
+	if (layout_has(l, LF_tstate_frame))
+		return walk_frame_objects(pp, *top, out, cap, n);
+	return walk_iframes(pp, fc, *top, out, cap, n);
 }
 
 int py_frame__walk(struct py_proc *pp, uint64_t tstate, const void *tbuf,
 		   size_t tlen, struct py_frame *out, size_t cap, size_t *n)
 {
-	const struct py_layout *l = &pp->layout;
-	uint64_t first;
+	uint64_t top;
 
 	(void)tstate;
-	*n = 0;
-	if (layout_has(l, LF_tstate_frame))
-		return walk_frame_objects(
-			pp, py_get(l, tbuf, tlen, LF_tstate_frame), out, cap, n);
-	if (layout_has(l, LF_tstate_cframe)) {
-		uint64_t cframe = py_get(l, tbuf, tlen, LF_tstate_cframe);
-		int ret;
+	return walk(pp, tbuf, tlen, NULL, out, cap, n, &top);
+}
 
-		if (!cframe)
-			return 0;
-		ret = py_read_field(pp, cframe, LF_cframe_current_frame, &first);
-		if (ret)
-			return ret == -ESRCH ? ret : PE_TORN;
-	} else {
-		first = py_get(l, tbuf, tlen, LF_tstate_current_frame);
-	}
-	return walk_iframes(pp, first, out, cap, n);
+int py_frame__walk_chunked(struct py_proc *pp, const void *tbuf, size_t tlen,
+			   struct py_frame_chunks *fc, struct py_frame *out,
+			   size_t cap, size_t *n, uint64_t *top)
+{
+	const struct py_layout *l = &pp->layout;
+	uint64_t chunk = py_get(l, tbuf, tlen, LF_tstate_datastack_chunk);
+	uint64_t top_ptr = py_get(l, tbuf, tlen, LF_tstate_datastack_top);
+
+	fc->n = 0;
+	if (layout_has(l, LF_tstate_datastack_chunk) && py_ptr_ok(chunk) &&
+	    top_ptr > chunk && top_ptr - chunk <= PY_FRAME_CHUNK_MAX)
+		load_chunk(pp, fc, chunk, (size_t)(top_ptr - chunk));
+	return walk(pp, tbuf, tlen, fc, out, cap, n, top);
 }

@@ -26,6 +26,25 @@ struct py_frame {
 };
 
 /*
+ * Local copies of a thread's data-stack chunks (3.11+), so that a walk
+ * reads the frames living there without one syscall per frame.  Owned by
+ * the caller and reused across samples; release with py_frame_chunks__release.
+ */
+#define PY_FRAME_MAX_CHUNKS 4
+#define PY_FRAME_CHUNK_MAX (1u << 20)
+
+struct py_frame_chunks {
+	size_t n;
+	uint64_t addr[PY_FRAME_MAX_CHUNKS];
+	size_t len[PY_FRAME_MAX_CHUNKS];
+	unsigned char *buf[PY_FRAME_MAX_CHUNKS];
+	size_t cap[PY_FRAME_MAX_CHUNKS];
+	uint64_t hits, misses;   /* frames served locally / read remotely */
+};
+
+void py_frame_chunks__release(struct py_frame_chunks *fc);
+
+/*
  * Walk the frames of the thread state at @tstate, whose first @tlen bytes
  * are in @tbuf.  Fills @out (capacity @cap) and *n.  Returns 0, or an
  * error after a partial walk (*n frames are valid): PE_TORN when a frame
@@ -33,5 +52,22 @@ struct py_frame {
  */
 int py_frame__walk(struct py_proc *pp, uint64_t tstate, const void *tbuf,
 		   size_t tlen, struct py_frame *out, size_t cap, size_t *n);
+
+/*
+ * Like py_frame__walk, but on 3.11+ first copy the thread's current
+ * data-stack chunk in one read into @fc (and older chunks when a frame
+ * lies in one), then walk the frames in those copies.
+ */
+int py_frame__walk_chunked(struct py_proc *pp, const void *tbuf, size_t tlen,
+			   struct py_frame_chunks *fc, struct py_frame *out,
+			   size_t cap, size_t *n, uint64_t *top);
+
+/*
+ * The address of the thread's innermost frame: from the copy @tbuf, or
+ * with @fresh read again from the target (at @tstate), so that a caller
+ * can tell whether the stack moved while it was being walked.
+ */
+int py_frame__top(struct py_proc *pp, uint64_t tstate, const void *tbuf,
+		  size_t tlen, bool fresh, uint64_t *top);
 
 #endif

@@ -6,12 +6,13 @@
 #include "py_linetable.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
 int py_linetable__lnotab(const uint8_t *tab, size_t len, int firstlineno,
 			 int64_t addrq)
 {
 	int64_t addr = 0;
-	int line = firstlineno;
+	int64_t line = firstlineno;
 
 	if (addrq < 0)
 		return firstlineno;
@@ -21,15 +22,21 @@ int py_linetable__lnotab(const uint8_t *tab, size_t len, int firstlineno,
 			break;
 		line += (int8_t)tab[i + 1];
 	}
-	return line;
+	return line >= 0 && line <= INT32_MAX ? (int)line : -1;
 }
 
 /* A cursor over address ranges, as CPython's PyCodeAddressRange. */
 struct range {
 	const uint8_t *p, *end;
 	int64_t start, stop;
-	int computed, line;
+	int64_t computed, line;
 };
+
+/* A line outside int (only from a torn or hostile table) is no line. */
+static int clamp_line(int64_t line)
+{
+	return line >= 0 && line <= INT32_MAX ? (int)line : -1;
+}
 
 static void advance_310(struct range *r)
 {
@@ -69,7 +76,7 @@ int py_linetable__310(const uint8_t *tab, size_t len, int firstlineno,
 	while (r.stop <= addrq)
 		if (!next_310(&r))
 			return -1;
-	return r.start <= addrq ? r.line : -1;
+	return r.start <= addrq ? clamp_line(r.line) : -1;
 }
 
 static uint64_t read_varint(const uint8_t **pp, const uint8_t *end)
@@ -94,12 +101,12 @@ static uint64_t read_varint(const uint8_t **pp, const uint8_t *end)
 
 static int64_t read_svarint(const uint8_t **pp, const uint8_t *end)
 {
-	uint64_t u = read_varint(pp, end);
+	uint64_t u = read_varint(pp, end) & ((1ULL << 40) - 1);
 
 	return (u & 1) ? -(int64_t)(u >> 1) : (int64_t)(u >> 1);
 }
 
-static int line_delta_311(const uint8_t *p, const uint8_t *end)
+static int64_t line_delta_311(const uint8_t *p, const uint8_t *end)
 {
 	unsigned code = (p[0] >> 3) & 15;
 	const uint8_t *q = p + 1;
@@ -109,7 +116,7 @@ static int line_delta_311(const uint8_t *p, const uint8_t *end)
 		return 0;
 	case 13: /* no columns */
 	case 14: /* long form */
-		return (int)read_svarint(&q, end);
+		return read_svarint(&q, end);
 	case 10:
 	case 11:
 	case 12: /* one-line forms */
@@ -153,7 +160,7 @@ int py_linetable__311(const uint8_t *tab, size_t len, int firstlineno,
 	while (r.stop <= addrq)
 		if (!next_311(&r))
 			return -1;
-	return r.start <= addrq ? r.line : -1;
+	return r.start <= addrq ? clamp_line(r.line) : -1;
 }
 
 int py_linetable__line(unsigned minor, const uint8_t *tab, size_t len,

@@ -30,9 +30,9 @@ static int tuple_items(struct py_proc *pp, uint64_t tuple, uint64_t *items,
 	ret = py_read_field(pp, tuple, LF_varobject_ob_size, &size);
 	if (ret)
 		return ret;
-	if ((int64_t)size < 0 || size > cap)
-		return PE_TOO_DEEP;
-	*n = (size_t)size;
+	if ((int64_t)size < 0 || size > (1u << 20))
+		return PE_CORRUPT;
+	*n = size > cap ? cap : (size_t)size;
 	return py_proc__read(pp, tuple + (uint64_t)pp->layout.v[LF_tuple_ob_item],
 			     items, *n * 8);
 }
@@ -75,25 +75,25 @@ static void repr_bytes(struct py_proc *pp, uint64_t obj, char *buf,
 		       size_t len)
 {
 	uint8_t *data = NULL;
-	size_t n = 0, shown;
-	char tmp[4 * REPR_STR_CHARS + 1];
-	size_t pos = 0;
+	size_t n = 0, pos = 0, i;
 
 	if (py_bytes__read(pp, obj, 1u << 20, &data, &n)) {
 		snprintf(buf, len, "<bytes at 0x%" PRIx64 ">", obj);
 		return;
 	}
-	shown = n < REPR_STR_CHARS ? n : REPR_STR_CHARS;
-	for (size_t i = 0; i < shown; i++)
-		tmp[pos++] = data[i] >= 0x20 && data[i] < 0x7f ? (char)data[i]
-							       : '\x01';
-	tmp[pos] = '\0';
+	pos += (size_t)snprintf(buf, len, "b'");
+	for (i = 0; i < n && i < REPR_STR_CHARS && pos + 10 < len; i++) {
+		uint8_t c = data[i];
+
+		if (c == '\'' || c == '\\')
+			pos += (size_t)snprintf(buf + pos, len - pos, "\\%c", c);
+		else if (c >= 0x20 && c < 0x7f)
+			buf[pos++] = (char)c;
+		else
+			pos += (size_t)snprintf(buf + pos, len - pos, "\\x%02x", c);
+	}
+	snprintf(buf + pos, len - pos, "%s'", i < n ? "..." : "");
 	free(data);
-	buf[0] = 'b';
-	quote_str(tmp, '\'', buf + 1, len - 1, shown < n);
-	for (char *p = buf; *p; p++)
-		if (!strncmp(p, "\\x01", 4))
-			memcpy(p, "\\x..", 4);
 }
 
 static void repr_float(struct py_proc *pp, uint64_t obj, char *buf,
@@ -142,8 +142,11 @@ static void type_name(struct py_proc *pp, uint64_t type, char *buf,
 	snprintf(buf, len, "object");
 	if (py_read_field(pp, type, LF_type_tp_name, &p) || !p)
 		return;
-	if (proc_mem__read_partial(&pp->mem, p, buf, len - 1, &got) || !got)
+	if (proc_mem__read_partial(&pp->mem, p, buf, len - 1, &got) || !got ||
+	    !buf[0]) {
 		snprintf(buf, len, "object");
+		return;
+	}
 	buf[got < len ? got : len - 1] = '\0';
 	for (char *c = buf; *c; c++)
 		if ((unsigned char)*c < 0x20)
@@ -229,7 +232,7 @@ static int slots_311(struct py_proc *pp, const struct py_code *c,
 	ret = tuple_items(pp, c->localsplusnames, s->names, PY_LOCALS_MAX,
 			  &s->n);
 	if (!ret)
-		ret = py_bytes__read(pp, c->localspluskinds, PY_LOCALS_MAX,
+		ret = py_bytes__read(pp, c->localspluskinds, 1u << 20,
 				     &kinds, &nk);
 	if (ret)
 		return ret;

@@ -116,7 +116,18 @@ static int apply_debug_offsets(struct py_proc *pp)
 	if (debug_offsets__parse(&d, buf, size))
 		return 0;
 	pp->has_debug_offsets = true;
-	debug_offsets__apply(&d, &pp->layout, record_mismatch, pp);
+	{
+		struct py_layout before = pp->layout;
+		char why[160];
+
+		debug_offsets__apply(&d, &pp->layout, record_mismatch, pp);
+		/* Never trust offsets that break our own bounds checks. */
+		if (layout_validate(&pp->layout, why, sizeof(why))) {
+			pp->layout = before;
+			pp->debug_offsets_rejected = true;
+			pp->nmismatch = 0;
+		}
+	}
 	return 0;
 }
 
@@ -165,11 +176,15 @@ static int detect(struct py_proc *pp, const struct py_proc_opts *o, char *err,
 	int ret = py_runtime__detect_version(&pp->rt, &pp->mem, &pp->maps);
 
 	if (o && o->force_version[0]) {
+		bool same = ret == 0 &&
+			    pp->rt.version.major == o->force_version[0] &&
+			    pp->rt.version.minor == o->force_version[1];
+
 		pp->rt.version.major = o->force_version[0];
 		pp->rt.version.minor = o->force_version[1];
-		pp->rt.version.micro_known = ret == 0 &&
-					     pp->rt.version.major == o->force_version[0] &&
-					     pp->rt.version.minor == o->force_version[1];
+		pp->rt.version.micro_known = same;
+		if (!same)
+			pp->rt.version.level = 0xf;
 		pp->rt.version.source = "--python-version";
 		pp->version_forced = true;
 		return 0;

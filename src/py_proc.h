@@ -35,6 +35,7 @@ struct py_proc {
 	struct py_runtime rt;
 	struct py_layout layout;   /* our table, corrected by the target */
 	bool has_debug_offsets;
+	bool debug_offsets_rejected;  /* inconsistent: our table was kept */
 	bool version_forced;       /* --python-version was given */
 	int remote_debug;          /* 3.14: config.remote_debug, -1 unknown */
 	size_t nmismatch;

@@ -188,17 +188,11 @@ int py_version__scan_text(const char *buf, size_t len, struct py_version *v)
 {
 	const char *end = buf + len;
 
+	/* One pass: the text is "2." or "3." right after a NUL (or at the
+	 * start of a zeroed region), then the rest of sys.version. */
 	for (const char *p = buf; p + 8 < end; p++) {
-		const char *p2 = memchr(p, '2', (size_t)(end - p));
-
-		p = memchr(p, '3', (size_t)(end - p));
-		if (p2 && (!p || p2 < p))
-			p = p2;
-		if (!p || p + 8 >= end)
-			break;
-		/* The buffer holds nothing but the version text: it starts
-		 * after a NUL (or at the start of a zeroed region). */
-		if (p[1] != '.' || (p > buf && p[-1] != '\0'))
+		if ((*p != '3' && *p != '2') || p[1] != '.' ||
+		    (p > buf && p[-1] != '\0'))
 			continue;
 		if (match_version_at(p, end, v))
 			return 0;

@@ -66,6 +66,14 @@ static bool holds_gil_flag(const struct py_layout *l, const void *buf,
 	return false;
 }
 
+bool py_thread__holds_gil(const struct py_layout *l, const void *buf,
+			  size_t len, uint64_t tstate, uint64_t holder)
+{
+	bool known, gil = holds_gil_flag(l, buf, len, &known);
+
+	return known ? gil : holder && holder == tstate;
+}
+
 static int push_thread(struct py_snapshot *s, size_t *cap)
 {
 	if (s->n == *cap) {
@@ -84,37 +92,39 @@ static int push_thread(struct py_snapshot *s, size_t *cap)
 
 static int read_thread(struct py_proc *pp, struct py_thread *t,
 		       unsigned char *buf, size_t len, unsigned flags,
-		       uint64_t holder)
+		       uint64_t holder, struct py_frame *scratch)
 {
 	const struct py_layout *l = &pp->layout;
-	bool known;
 	int ret;
 
 	t->thread_id = py_get(l, buf, len, LF_tstate_thread_id);
 	t->native_id = (int)py_get(l, buf, len, LF_tstate_native_thread_id);
-	t->gil = holds_gil_flag(l, buf, len, &known);
-	if (!known)
-		t->gil = holder && holder == t->tstate;
+	t->gil = py_thread__holds_gil(l, buf, len, t->tstate, holder);
 	t->os_state = '?';
 	if (!(flags & PY_SNAP_FRAMES))
 		return 0;
-	t->frames = calloc(PY_FRAME_MAX_DEPTH, sizeof(*t->frames));
-	if (!t->frames)
-		return -ENOMEM;
-	ret = py_frame__walk(pp, t->tstate, buf, len, t->frames,
+	ret = py_frame__walk(pp, t->tstate, buf, len, scratch,
 			     PY_FRAME_MAX_DEPTH, &t->nframes);
 	t->err = ret;
-	return ret == -ENOMEM || ret == -ESRCH ? ret : 0;
+	if (ret == -ESRCH)
+		return ret;
+	/* Keep only what the walk filled: memory follows the real depth. */
+	t->frames = malloc((t->nframes ? t->nframes : 1) * sizeof(*t->frames));
+	if (!t->frames)
+		return -ENOMEM;
+	memcpy(t->frames, scratch, t->nframes * sizeof(*t->frames));
+	return 0;
 }
 
 static int walk_threads(struct py_proc *pp, struct py_snapshot *s,
 			size_t *cap, uint64_t interp, int64_t interp_id,
-			unsigned flags)
+			unsigned flags, struct py_frame *scratch)
 {
 	const struct py_layout *l = &pp->layout;
 	size_t len = (size_t)l->v[LF_tstate___size__];
 	unsigned char buf[TSTATE_BUF_MAX];
-	uint64_t ts = 0, holder = 0, seen_first = 0;
+	uint64_t ts = 0, holder = 0, tortoise = 0;
+	unsigned power = 1, lam = 0;
 	bool enabled;
 	int ret;
 
@@ -123,13 +133,22 @@ static int walk_threads(struct py_proc *pp, struct py_snapshot *s,
 	py_thread__gil_holder(pp, interp, &holder, &enabled);
 	s->gil_enabled = enabled;
 	ret = py_read_field(pp, interp, LF_interp_threads_head, &ts);
+	if (!ret && !ts && interp_id == 0)
+		return PE_CORRUPT;  /* a live main interpreter has threads */
 	for (size_t i = 0; !ret && ts; i++) {
 		struct py_thread *t;
 
-		if (i >= PY_MAX_THREADS || !py_ptr_ok(ts) || ts == seen_first)
+		if (i >= PY_MAX_THREADS) {
+			s->truncated = true;
+			break;
+		}
+		if (!py_ptr_ok(ts) || ts == tortoise)
 			return PE_CORRUPT;
-		if (!i)
-			seen_first = ts;
+		if (++lam == power) {  /* Brent's cycle detection */
+			tortoise = ts;
+			power *= 2;
+			lam = 0;
+		}
 		ret = py_proc__read(pp, ts, buf, len);
 		if (ret)
 			return ret == -ESRCH ? ret : PE_TORN;
@@ -140,7 +159,8 @@ static int walk_threads(struct py_proc *pp, struct py_snapshot *s,
 		t->tstate = ts;
 		t->interp = interp;
 		t->interp_id = interp_id;
-		ret = read_thread(pp, t, buf, len, flags, enabled ? holder : 0);
+		ret = read_thread(pp, t, buf, len, flags, enabled ? holder : 0,
+				  scratch);
 		ts = py_get(l, buf, len, LF_tstate_next);
 	}
 	return ret;
@@ -272,10 +292,16 @@ int py_snapshot__take(struct py_proc *pp, struct py_snapshot *s,
 		      unsigned flags)
 {
 	uint64_t interp = 0, first = 0;
+	struct py_frame *scratch = NULL;
 	int ret;
 
 	memset(s, 0, sizeof(*s));
 	s->gil_enabled = true;
+	if (flags & PY_SNAP_FRAMES) {
+		scratch = malloc(PY_FRAME_MAX_DEPTH * sizeof(*scratch));
+		if (!scratch)
+			return -ENOMEM;
+	}
 	ret = load_ns_map(pp, s);
 	if (!ret)
 		ret = py_read_field(pp, pp->rt.runtime_addr,
@@ -287,12 +313,15 @@ int py_snapshot__take(struct py_proc *pp, struct py_snapshot *s,
 		size_t before = s->n;
 
 		if (s->ninterps >= PY_MAX_INTERPS || !py_ptr_ok(interp) ||
-		    interp == first)
-			return PE_CORRUPT;
+		    interp == first) {
+			ret = PE_CORRUPT;
+			break;
+		}
 		if (!s->ninterps)
 			first = interp;
 		py_read_field(pp, interp, LF_interp_id, &id);
-		ret = walk_threads(pp, s, &cap, interp, (int64_t)id, flags);
+		ret = walk_threads(pp, s, &cap, interp, (int64_t)id, flags,
+				   scratch);
 		reverse(s, before, s->n);
 		for (size_t k = before; k < s->n; k++)
 			s->threads[k].native_id =
@@ -304,6 +333,7 @@ int py_snapshot__take(struct py_proc *pp, struct py_snapshot *s,
 		if (!ret)
 			ret = py_read_field(pp, interp, LF_interp_next, &interp);
 	}
+	free(scratch);
 	if (ret) {
 		py_snapshot__release(s);
 		return ret;

@@ -41,6 +41,7 @@ struct py_snapshot {
 	size_t nns;                 /* 0: the target shares our namespace */
 	size_t ninterps;
 	bool gil_enabled;           /* false on a free-threaded build */
+	bool truncated;             /* more than PY_MAX_THREADS threads */
 };
 
 enum py_snapshot_flags {
@@ -55,6 +56,13 @@ enum py_snapshot_flags {
 int py_snapshot__take(struct py_proc *pp, struct py_snapshot *s,
 		      unsigned flags);
 void py_snapshot__release(struct py_snapshot *s);
+
+/*
+ * Whether the thread state at @tstate (first @len bytes in @buf) holds
+ * the GIL, given the interpreter's holder @holder (0 when released).
+ */
+bool py_thread__holds_gil(const struct py_layout *l, const void *buf,
+			  size_t len, uint64_t tstate, uint64_t holder);
 
 /* The GIL holder's thread state in interpreter @interp, or 0. */
 int py_thread__gil_holder(struct py_proc *pp, uint64_t interp,

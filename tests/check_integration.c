@@ -287,8 +287,12 @@ START_TEST(test_dump_in_container)
 	argv[5] = NULL;
 	ck_assert_msg(tu_spawn_ready(&c, argv, 60) == 0, "%s: no READY",
 		      in->label);
-	for (int i = 0; i < 100 && !target; i++)
-		target = first_child(c.pid);
+	/* unshare -> the namespace's init (a shell) -> Python */
+	for (int i = 0; i < 200 && !target; i++) {
+		target = first_child(first_child(c.pid));
+		if (!target)
+			usleep(10000);
+	}
 	ck_assert_int_gt(target, 0);
 	snprintf(out, sizeof(out), "%s/dump.json", c.dir);
 	snprintf(cmd, sizeof(cmd), "%s dump --json --pid %d > '%s'", tu_peeka(),

@@ -18,5 +18,9 @@ Suite *json_out_suite(void);
 Suite *commands_suite(void);
 Suite *integration_suite(void);
 Suite *bad_input_suite(void);
+Suite *out_svg_suite(void);
+Suite *record_suite(void);
+Suite *profile_suite(void);
+Suite *rec_clock_suite(void);
 
 #endif

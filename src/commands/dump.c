@@ -15,6 +15,7 @@
 #include "../proc_task.h"
 #include "../py_locals.h"
 #include "../py_thread.h"
+#include "../text_out.h"
 #include "commands.h"
 
 #define DUMP_RETRIES 5
@@ -55,9 +56,16 @@ static void print_locals_text(struct py_proc *pp, const struct py_frame *f)
 	size_t n = 0;
 
 	py_locals__read(pp, f, locals, PY_LOCALS_MAX, &n);
-	for (size_t i = 0; i < n; i++)
-		printf("        %s %s = %s\n", locals[i].is_arg ? "arg" : "local",
-		       locals[i].name, locals[i].repr);
+	for (size_t i = 0; i < n; i++) {
+		printf("        %s ", locals[i].is_arg ? "arg" : "local");
+		text_out__put(stdout, locals[i].name);
+		printf(" = ");
+		text_out__put(stdout, locals[i].repr);
+		printf("\n");
+	}
+	if (n == PY_LOCALS_MAX)
+		printf("        (only the first %d locals are shown)\n",
+		       PY_LOCALS_MAX);
 }
 
 static void print_text(struct py_proc *pp, const struct py_snapshot *s,
@@ -67,8 +75,11 @@ static void print_text(struct py_proc *pp, const struct py_snapshot *s,
 
 	py_proc__version_text(pp, vs, sizeof(vs));
 	proc_task__cmdline(pp->pid, cmdline, sizeof(cmdline));
-	printf("Process %d: %s\nPython v%s (%s)\n\n", pp->pid, cmdline, vs,
-	       pp->rt.map_path);
+	printf("Process %d: ", pp->pid);
+	text_out__put(stdout, cmdline);
+	printf("\nPython v%s (", vs);
+	text_out__put(stdout, pp->rt.map_path);
+	printf(")\n\n");
 	for (size_t i = 0; i < s->n; i++) {
 		const struct py_thread *t = &s->threads[i];
 
@@ -76,14 +87,18 @@ static void print_text(struct py_proc *pp, const struct py_snapshot *s,
 			printf("Thread %d", t->native_id);
 		else
 			printf("Thread ?");
-		printf(" (0x%" PRIx64 ") \"%s\" %s%s\n", t->thread_id,
-		       t->has_name ? t->name : "<unknown>",
-		       t->active ? "active" : "idle", t->gil ? ", gil" : "");
+		printf(" (0x%" PRIx64 ") \"", t->thread_id);
+		text_out__put(stdout, t->has_name ? t->name : "<unknown>");
+		printf("\" %s%s\n", t->active ? "active" : "idle",
+		       t->gil ? ", gil" : "");
 		for (size_t k = 0; k < t->nframes; k++) {
 			const struct py_frame *f = &t->frames[k];
 
-			printf("    %s (%s:%d)\n", f->code->qualname,
-			       f->code->filename, f->line);
+			printf("    ");
+			text_out__put(stdout, f->code->qualname);
+			printf(" (");
+			text_out__put(stdout, f->code->filename);
+			printf(":%d)\n", f->line);
 			if (o->locals)
 				print_locals_text(pp, f);
 		}

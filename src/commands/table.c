@@ -7,6 +7,8 @@
 const struct command commands[] = {
 	{ "dump", cmd_dump, CMD_NEEDS_PID | CMD_ZERO_INJECTION,
 	  "print the Python stack of every thread" },
+	{ "record", cmd_record, CMD_NEEDS_PID | CMD_ZERO_INJECTION,
+	  "sample stacks into a flame graph or collapsed stacks" },
 	{ "info", cmd_info, CMD_NEEDS_PID | CMD_ZERO_INJECTION,
 	  "describe the interpreter in a process" },
 };

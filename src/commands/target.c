@@ -34,8 +34,13 @@ static void permission_hints(int pid)
 
 int cmd_report_error(int pid, int err, const char *detail)
 {
-	char list[128];
+	char list[128], fallback[256];
 
+	if (!detail || !*detail) {
+		snprintf(fallback, sizeof(fallback), "cannot read pid %d: %s",
+			 pid, peeka_strerror(err));
+		detail = fallback;
+	}
 	switch (err) {
 	case -ESRCH:
 	case -ENOENT:
@@ -81,8 +86,15 @@ int cmd_open_target(struct py_proc *pp, int pid, const unsigned version[2])
 
 	if (ret) {
 		py_proc__close(pp);
-		return cmd_report_error(pid, ret, err);
+		ret = cmd_report_error(pid, ret, err);
+		if (version[0])
+			hint("the layout of --python-version %u.%u may not be this process's",
+			     version[0], version[1]);
+		return ret;
 	}
+	if (pp->debug_offsets_rejected)
+		warning("the target's _Py_DebugOffsets are inconsistent; using peeka's own %u.%u table",
+			pp->layout.major, pp->layout.minor);
 	log_info("pid %d: _PyRuntime at %#llx in '%s' (opened as '%s', bias %#llx)",
 		 pid, (unsigned long long)pp->rt.runtime_addr, pp->rt.map_path,
 		 pp->rt.open_path, (unsigned long long)pp->rt.bias);

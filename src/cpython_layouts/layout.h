@@ -91,6 +91,7 @@ enum layout_kind {
 	X(tstate, thread_id, U64)                                             \
 	X(tstate, native_thread_id, U64) /* 3.11+ */                          \
 	X(tstate, datastack_chunk, PTR)  /* 3.11+ */                          \
+	X(tstate, datastack_top, PTR)    /* 3.11+ */                          \
 	X(tstate, remote_debugger_support, EMBED) /* 3.14+ */                 \
 	/* _PyCFrame (3.11-3.12) */                                           \
 	X(cframe, current_frame, PTR)                                         \

@@ -53,6 +53,7 @@ const struct py_layout layout_3_11 = {
 		[LF_tstate_thread_id] = 152,
 		[LF_tstate_native_thread_id] = 160,
 		[LF_tstate_datastack_chunk] = 296,
+		[LF_tstate_datastack_top] = 304,
 		[LF_tstate_remote_debugger_support] = LAYOUT_NONE,
 		[LF_cframe_current_frame] = 8,
 		[LF_stackchunk_previous] = 0,

@@ -53,6 +53,7 @@ const struct py_layout layout_3_12 = {
 		[LF_tstate_thread_id] = 136,
 		[LF_tstate_native_thread_id] = 144,
 		[LF_tstate_datastack_chunk] = 232,
+		[LF_tstate_datastack_top] = 240,
 		[LF_tstate_remote_debugger_support] = LAYOUT_NONE,
 		[LF_cframe_current_frame] = 0,
 		[LF_stackchunk_previous] = 0,

@@ -53,6 +53,7 @@ const struct py_layout layout_3_14t = {
 		[LF_tstate_thread_id] = 152,
 		[LF_tstate_native_thread_id] = 160,
 		[LF_tstate_datastack_chunk] = 232,
+		[LF_tstate_datastack_top] = 240,
 		[LF_tstate_remote_debugger_support] = 304,
 		[LF_cframe_current_frame] = LAYOUT_NONE,
 		[LF_stackchunk_previous] = 0,

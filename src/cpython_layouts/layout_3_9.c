@@ -53,6 +53,7 @@ const struct py_layout layout_3_9 = {
 		[LF_tstate_thread_id] = 176,
 		[LF_tstate_native_thread_id] = LAYOUT_NONE,
 		[LF_tstate_datastack_chunk] = LAYOUT_NONE,
+		[LF_tstate_datastack_top] = LAYOUT_NONE,
 		[LF_tstate_remote_debugger_support] = LAYOUT_NONE,
 		[LF_cframe_current_frame] = LAYOUT_NONE,
 		[LF_stackchunk_previous] = LAYOUT_NONE,

@@ -31,4 +31,7 @@ else
 	export LD_LIBRARY_PATH=$PEEKA_NS_MNT
 	py=$PEEKA_NS_PY
 fi
-exec "$py" "$@"' container "$@"
+# Python must not be the namespace'"'"'s init (pid 1): init ignores signals it
+# has no handler for, so the fixture'"'"'s own timeout would never fire.
+"$py" "$@" &
+wait $!' container "$@"

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Option table and checks for `peeka record`. */
+#include "record_opts.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../opts.h"
+#include "commands.h"
+
+static const struct opt_usage record_usage = {
+	"record",
+	"(--pid PID | -- CMD [ARGS...]) [-o FILE] [--format flamegraph|collapsed]\n"
+	"       [--rate HZ] [--duration SECONDS] [--threads] [--idle] [--gil]\n"
+	"       [--nolineno] [--full-filenames] [--function]",
+	"Sample the Python stacks of a running process, or of a program peeka\n"
+	"starts, at a fixed rate, and write an interactive flame graph (SVG) or\n"
+	"collapsed stacks (one 'root;...;leaf count' line per distinct stack,\n"
+	"as flamegraph.pl, inferno and speedscope read them).\n"
+	"\n"
+	"peeka never stops the target: each sample is read from outside with\n"
+	"process_vm_readv, and a stack that changes while it is read is\n"
+	"detected, counted as an error and left out.  Samples are taken on\n"
+	"absolute deadlines; when a sample overruns, the deadlines it missed\n"
+	"are skipped and counted, never bunched.\n"
+	"\n"
+	"The recording ends on Ctrl-C (a second Ctrl-C aborts without output),\n"
+	"SIGTERM, --duration, or when the target exits; then the output is\n"
+	"written.  With -- CMD, peeka runs CMD, samples it from its first\n"
+	"Python frame to its exit and exits with its status.\n"
+	"\n"
+	"Frames read 'function (file:line)'.  File names are shown relative\n"
+	"to the sys.path entry that holds them (json/decoder.py); samples of\n"
+	"idle threads (not running and not holding the GIL) are dropped.",
+	"examples:\n"
+	"  peeka record --pid 1234 --duration 30\n"
+	"  peeka record -o profile.txt --rate 250 -- python app.py --port 8000\n"
+	"  peeka record --pid 1234 --threads --idle -o all-threads.svg\n"
+	"\n"
+	"exit status: 0 (or, with -- CMD, the program's status) on success,\n"
+	"1 when the target cannot be read or nothing was recorded, 2 on a\n"
+	"usage error.",
+};
+
+int record_opts__rate(const char *s, double *hz)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !isfinite(v) || v < 1.0 || v > REC_RATE_MAX)
+		return -EINVAL;
+	*hz = v;
+	return 0;
+}
+
+int record_opts__duration(const char *s, double *seconds)
+{
+	char *end;
+	double v, mult = 1;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (!strcmp(end, "m") || !strcmp(end, "min"))
+		mult = 60;
+	else if (!strcmp(end, "h"))
+		mult = 3600;
+	else if (*end && strcmp(end, "s"))
+		return -EINVAL;
+	if (errno || !isfinite(v) || v <= 0 || v * mult > 1e8)
+		return -EINVAL;
+	*seconds = v * mult;
+	return 0;
+}
+
+int record_opts__format(const char *name, enum rec_format *f)
+{
+	if (!strcmp(name, "flamegraph") || !strcmp(name, "svg"))
+		*f = REC_FORMAT_SVG;
+	else if (!strcmp(name, "collapsed") || !strcmp(name, "folded"))
+		*f = REC_FORMAT_COLLAPSED;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* The format -o's extension implies, when --format is not given. */
+static int format_from_name(const char *path, enum rec_format *f)
+{
+	const char *dot = strrchr(path, '.');
+
+	if (!dot || strchr(dot, '/'))
+		return -EINVAL;
+	if (!strcmp(dot, ".svg"))
+		*f = REC_FORMAT_SVG;
+	else if (!strcmp(dot, ".txt") || !strcmp(dot, ".folded") ||
+		 !strcmp(dot, ".collapsed"))
+		*f = REC_FORMAT_COLLAPSED;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int check(struct record_opts *o, const char *rate, const char *dur,
+		 const char *format)
+{
+	if (!o->pid == !o->cmd)
+		return opts_usage_error(&record_usage, o->pid
+					? "give either --pid or -- CMD, not both"
+					: "missing --pid PID or -- CMD"), CMD_USAGE;
+	if (rate && record_opts__rate(rate, &o->rate))
+		return opts_usage_error(&record_usage,
+					"invalid rate '%s' (expected 1 to %.0f samples a second)",
+					rate, REC_RATE_MAX), CMD_USAGE;
+	if (dur && record_opts__duration(dur, &o->duration))
+		return opts_usage_error(&record_usage,
+					"invalid duration '%s' (expected seconds, e.g. 30, 1.5, 2m)",
+					dur), CMD_USAGE;
+	if (format && record_opts__format(format, &o->format))
+		return opts_usage_error(&record_usage,
+					"unknown format '%s' (expected flamegraph or collapsed)",
+					format), CMD_USAGE;
+	if (!format && o->output && format_from_name(o->output, &o->format))
+		o->format = REC_FORMAT_SVG;
+	if (o->collect.function && o->collect.nolineno)
+		return opts_usage_error(&record_usage,
+					"--function and --nolineno exclude each other"),
+		       CMD_USAGE;
+	return CMD_OK;
+}
+
+int record_opts__parse(struct record_opts *o, int argc, char **argv)
+{
+	const char *rate = NULL, *dur = NULL, *format = NULL;
+	bool subproc = false, blocking = false;
+	const struct opt_spec specs[] = {
+		{ "pid", 'p', OPT_PID, "PID", "the process to sample", &o->pid },
+		{ "output", 'o', OPT_STRING, "FILE", "where to write (default peeka-PID-TIME.svg)", &o->output },
+		{ "format", 'f', OPT_STRING, "FORMAT", "flamegraph (SVG) or collapsed; default from -o's extension", &format },
+		{ "rate", 'r', OPT_STRING, "HZ", "samples per second (default 100, at most 100000)", &rate },
+		{ "duration", 'd', OPT_STRING, "SECONDS", "stop after this long (default: until Ctrl-C or exit)", &dur },
+		{ "threads", 't', OPT_FLAG, NULL, "add a root frame per thread: thread <native id> \"<name>\"", &o->collect.threads },
+		{ "idle", 'i', OPT_FLAG, NULL, "keep samples of idle threads", &o->idle },
+		{ "gil", 'g', OPT_FLAG, NULL, "keep only the samples of the thread holding the GIL", &o->gil },
+		{ "nolineno", 0, OPT_FLAG, NULL, "no line numbers: one frame per function and file", &o->collect.nolineno },
+		{ "function", 'F', OPT_FLAG, NULL, "aggregate by function (its first line) instead of line", &o->collect.function },
+		{ "full-filenames", 0, OPT_FLAG, NULL, "show full file paths", &o->collect.full_filenames },
+		{ "subprocesses", 's', OPT_FLAG, NULL, "follow child Python processes (not implemented yet)", &subproc },
+		{ "blocking", 0, OPT_FLAG, NULL, "stop each thread while reading it (not implemented yet)", &blocking },
+		{ "python-version", 0, OPT_PYVERSION, "X.Y", "use this CPython version's layout instead of detecting it", o->version },
+		{ 0 },
+	};
+	int first;
+	enum opts_result r;
+
+	memset(o, 0, sizeof(*o));
+	o->rate = 100;
+	r = opts_parse(&record_usage, specs, argc, argv, &first);
+	if (r == OPTS_HELP)
+		o->help = true;
+	if (r != OPTS_OK)
+		return r == OPTS_HELP ? CMD_OK : CMD_USAGE;
+	if (first < argc)
+		o->cmd = argv + first;
+	if (first < argc && strcmp(argv[first - 1], "--"))
+		return opts_usage_error(&record_usage,
+					"unexpected argument '%s' (put the command after --)",
+					argv[first]), CMD_USAGE;
+	if (subproc || blocking)
+		return opts_usage_error(&record_usage, "--%s is not implemented yet",
+					subproc ? "subprocesses" : "blocking"),
+		       CMD_USAGE;
+	o->collect.idle = o->idle;
+	o->collect.gil_only = o->gil;
+	return check(o, rate, dur, format);
+}

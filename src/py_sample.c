@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The sampler's view of a process: per sample, the thread states, each
+ * thread's frames (one read of its data-stack chunk on 3.11+), a batched
+ * check that cached code objects are still what they were, the GIL holder
+ * and the OS state from a kept-open /proc stat file.
+ */
+#include "py_sample.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "proc_task.h"
+#include "py_code.h"
+#include "py_thread.h"
+
+#define MAX_TRACKED 1024
+#define TSTATE_MAX 4096
+#define CODESET 512             /* power of two */
+#define FORGET_AFTER 200        /* samples a thread may be unseen */
+#define REFRESH_NS 250000000ULL /* at most 4 name refreshes a second */
+
+struct tracked {
+	uint64_t thread_id;
+	int native_id;
+	bool has_name;
+	char name[PY_THREAD_NAME_MAX];
+	int stat_fd;
+	uint64_t seen;
+};
+
+struct py_sampler {
+	struct py_proc *pp;
+	struct py_frame_chunks fc;
+	struct py_frame *frames;
+	unsigned char tbuf[TSTATE_MAX];
+	struct tracked *t;
+	size_t nt;
+	uint64_t codeset[CODESET];
+	uint64_t codes[PY_FRAME_MAX_DEPTH];
+	uint64_t last_refresh;
+	size_t nthreads;
+	bool same_ns;
+	struct py_sample_stats st;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+struct py_sampler *py_sampler__new(struct py_proc *pp)
+{
+	struct py_sampler *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->pp = pp;
+	s->frames = calloc(PY_FRAME_MAX_DEPTH, sizeof(*s->frames));
+	s->t = calloc(MAX_TRACKED, sizeof(*s->t));
+	s->same_ns = proc_task__same_pidns(pp->pid);
+	if (!s->frames || !s->t) {
+		py_sampler__free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void py_sampler__free(struct py_sampler *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; s->t && i < s->nt; i++)
+		if (s->t[i].stat_fd > 0)
+			close(s->t[i].stat_fd);
+	py_frame_chunks__release(&s->fc);
+	free(s->frames);
+	free(s->t);
+	free(s);
+}
+
+const struct py_sample_stats *py_sampler__stats(const struct py_sampler *s)
+{
+	return &s->st;
+}
+
+size_t py_sampler__nthreads(const struct py_sampler *s)
+{
+	return s->nthreads;
+}
+
+static struct tracked *find(struct py_sampler *s, uint64_t thread_id)
+{
+	for (size_t i = 0; i < s->nt; i++)
+		if (s->t[i].thread_id == thread_id)
+			return &s->t[i];
+	return NULL;
+}
+
+static struct tracked *add(struct py_sampler *s, uint64_t thread_id)
+{
+	struct tracked *t;
+
+	if (s->nt >= MAX_TRACKED)
+		return NULL;
+	t = &s->t[s->nt++];
+	memset(t, 0, sizeof(*t));
+	t->thread_id = thread_id;
+	t->stat_fd = -1;
+	return t;
+}
+
+/* Names and native ids of every thread, from one full snapshot. */
+static void refresh_names(struct py_sampler *s)
+{
+	struct py_snapshot snap;
+
+	s->last_refresh = now_ns();
+	s->st.name_refreshes++;
+	if (py_snapshot__take(s->pp, &snap, PY_SNAP_NAMES))
+		return;
+	for (size_t i = 0; i < snap.n; i++) {
+		const struct py_thread *pt = &snap.threads[i];
+		struct tracked *t = find(s, pt->thread_id);
+
+		if (!t)
+			t = add(s, pt->thread_id);
+		if (!t)
+			break;
+		if (pt->native_id && pt->native_id != t->native_id) {
+			if (t->stat_fd > 0)
+				close(t->stat_fd);
+			t->stat_fd = -1;
+			t->native_id = pt->native_id;
+		}
+		if (pt->has_name) {
+			memcpy(t->name, pt->name, sizeof(t->name));
+			t->has_name = true;
+		}
+	}
+	py_snapshot__release(&snap);
+}
+
+static struct tracked *lookup(struct py_sampler *s, uint64_t thread_id,
+			      uint64_t native)
+{
+	struct tracked *t = find(s, thread_id);
+
+	if (!t && now_ns() - s->last_refresh > REFRESH_NS) {
+		refresh_names(s);
+		t = find(s, thread_id);
+	}
+	if (!t) {
+		t = add(s, thread_id);
+		if (t && s->same_ns && native > 0 && native < INT32_MAX &&
+		    proc_task__exists(s->pp->pid, (int)native))
+			t->native_id = (int)native;
+	}
+	return t;
+}
+
+static char os_state(struct py_sampler *s, struct tracked *t)
+{
+	char buf[512];
+	ssize_t n;
+
+	if (!t || !t->native_id)
+		return '?';
+	if (t->stat_fd < 0) {
+		snprintf(buf, sizeof(buf), "/proc/%d/task/%d/stat", s->pp->pid,
+			 t->native_id);
+		t->stat_fd = open(buf, O_RDONLY | O_CLOEXEC);
+		if (t->stat_fd < 0)
+			return '?';
+	}
+	n = pread(t->stat_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return '?';
+	buf[n] = '\0';
+	return proc_task__parse_state(buf);
+}
+
+/* The distinct code objects of a walk, for one validation read. */
+static size_t distinct_codes(struct py_sampler *s, size_t nframes)
+{
+	size_t n = 0;
+
+	memset(s->codeset, 0, sizeof(s->codeset));
+	for (size_t i = 0; i < nframes; i++) {
+		uint64_t a = s->frames[i].code->addr;
+		size_t h = (size_t)((a >> 4) * 0x9e3779b97f4a7c15ULL) & (CODESET - 1);
+
+		for (size_t k = 0; k < CODESET; k++, h = (h + 1) & (CODESET - 1)) {
+			if (s->codeset[h] == a)
+				break;
+			if (!s->codeset[h]) {
+				s->codeset[h] = a;
+				s->codes[n++] = a;
+				break;
+			}
+		}
+	}
+	return n;
+}
+
+static int walk_thread(struct py_sampler *s, size_t len,
+		       struct py_sample_thread *out)
+{
+	struct py_proc *pp = s->pp;
+	uint64_t top = 0;
+	int ret = 0;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		size_t ncodes;
+
+		out->err = py_frame__walk_chunked(pp, s->tbuf, len, &s->fc,
+						  s->frames, PY_FRAME_MAX_DEPTH,
+						  &out->nframes, &top);
+		if (out->err == -ESRCH)
+			return -ESRCH;
+		ncodes = distinct_codes(s, out->nframes);
+		ret = ncodes ? py_code__validate(pp, s->codes, ncodes) : 0;
+		if (ret <= 0)
+			break;
+		s->st.stale_codes++;
+	}
+	out->frames = s->frames;
+	if (out->err)
+		s->st.torn++;
+	return ret == -ESRCH ? ret : 0;
+}
+
+static int sample_thread(struct py_sampler *s, uint64_t ts, size_t len,
+			 uint64_t holder, py_sample_fn fn, void *ctx)
+{
+	const struct py_layout *l = &s->pp->layout;
+	struct py_sample_thread out = { 0 };
+	struct tracked *t;
+	int ret;
+
+	out.tstate = ts;
+	out.thread_id = py_get(l, s->tbuf, len, LF_tstate_thread_id);
+	t = lookup(s, out.thread_id,
+		   py_get(l, s->tbuf, len, LF_tstate_native_thread_id));
+	if (t) {
+		t->seen = s->st.samples;
+		out.native_id = t->native_id;
+		out.name = t->has_name ? t->name : NULL;
+	}
+	out.gil = py_thread__holds_gil(l, s->tbuf, len, ts, holder);
+	ret = walk_thread(s, len, &out);
+	if (ret)
+		return ret;
+	out.os_state = os_state(s, t);
+	out.active = out.gil || out.os_state == 'R';
+	s->st.threads++;
+	s->nthreads++;
+	return fn(ctx, &out);
+}
+
+static int sample_interp(struct py_sampler *s, uint64_t interp,
+			 py_sample_fn fn, void *ctx)
+{
+	struct py_proc *pp = s->pp;
+	size_t len = (size_t)pp->layout.v[LF_tstate___size__];
+	uint64_t ts = 0, holder = 0, first = 0;
+	bool enabled;
+	int ret;
+
+	if (len > sizeof(s->tbuf))
+		return PE_CORRUPT;
+	py_thread__gil_holder(pp, interp, &holder, &enabled);
+	ret = py_read_field(pp, interp, LF_interp_threads_head, &ts);
+	for (size_t i = 0; !ret && ts; i++) {
+		if (i >= PY_MAX_THREADS || !py_ptr_ok(ts) || ts == first)
+			return PE_TORN;
+		if (!i)
+			first = ts;
+		ret = py_proc__read(pp, ts, s->tbuf, len);
+		if (ret)
+			return ret == -ESRCH ? ret : PE_TORN;
+		ret = sample_thread(s, ts, len, enabled ? holder : 0, fn, ctx);
+		ts = py_get(&pp->layout, s->tbuf, len, LF_tstate_next);
+	}
+	return ret;
+}
+
+static void forget_gone(struct py_sampler *s)
+{
+	for (size_t i = 0; i < s->nt;) {
+		if (s->st.samples - s->t[i].seen < FORGET_AFTER) {
+			i++;
+			continue;
+		}
+		if (s->t[i].stat_fd > 0)
+			close(s->t[i].stat_fd);
+		s->t[i] = s->t[--s->nt];
+	}
+}
+
+int py_sampler__take(struct py_sampler *s, py_sample_fn fn, void *ctx)
+{
+	struct py_proc *pp = s->pp;
+	uint64_t interp = 0, first = 0;
+	int ret;
+
+	s->st.samples++;
+	s->nthreads = 0;
+	ret = py_read_field(pp, pp->rt.runtime_addr,
+			    LF_runtime_interpreters_head, &interp);
+	for (size_t i = 0; !ret && interp; i++) {
+		if (i >= PY_MAX_INTERPS || !py_ptr_ok(interp) || interp == first)
+			break;
+		if (!i)
+			first = interp;
+		ret = sample_interp(s, interp, fn, ctx);
+		if (ret == PE_TORN) {
+			s->st.torn++;
+			ret = 0;
+			break;
+		}
+		if (!ret)
+			ret = py_read_field(pp, interp, LF_interp_next, &interp);
+	}
+	if ((s->st.samples & 63) == 0)
+		forget_gone(s);
+	if (ret && ret != -ESRCH && proc_task__is_dead(pp->pid))
+		ret = -ESRCH;
+	return ret;
+}

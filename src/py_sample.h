@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Repeated, cheap snapshots of every thread's stack for the sampler.  State
+ * kept between samples: thread names and native ids (refreshed only when a
+ * new thread appears), open /proc stat files, data-stack chunk buffers and
+ * the frame array, so that after warm-up a sample allocates nothing and its
+ * cost grows only with the stacks.  Never stops the target.
+ */
+#ifndef PEEKA_PY_SAMPLE_H
+#define PEEKA_PY_SAMPLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "py_frame.h"
+#include "py_proc.h"
+
+struct py_sample_thread {
+	uint64_t tstate;
+	uint64_t thread_id;
+	int native_id;           /* 0 when unknown */
+	const char *name;        /* borrowed; NULL when unknown */
+	bool gil;
+	bool active;             /* OS state R, or holding the GIL */
+	char os_state;
+	const struct py_frame *frames;  /* innermost first; valid in callback */
+	size_t nframes;
+	int err;                 /* PE_TORN etc.: frames are not usable */
+};
+
+struct py_sample_stats {
+	uint64_t samples;        /* calls to py_sample__take */
+	uint64_t threads;        /* thread stacks read */
+	uint64_t torn;           /* stacks dropped as torn or corrupt */
+	uint64_t stale_codes;    /* code objects re-read after address reuse */
+	uint64_t name_refreshes;
+};
+
+struct py_sampler;
+
+struct py_sampler *py_sampler__new(struct py_proc *pp);
+void py_sampler__free(struct py_sampler *s);
+
+/* Called once per thread of a sample; return non-zero to stop. */
+typedef int (*py_sample_fn)(void *ctx, const struct py_sample_thread *t);
+
+/*
+ * Take one sample of every thread.  Returns 0, or -ESRCH when the target
+ * is gone, or another error when the interpreter could not be read at all.
+ * Per-thread problems are reported in t->err and counted.
+ */
+int py_sampler__take(struct py_sampler *s, py_sample_fn fn, void *ctx);
+
+const struct py_sample_stats *py_sampler__stats(const struct py_sampler *s);
+
+/* Number of threads seen in the last sample. */
+size_t py_sampler__nthreads(const struct py_sampler *s);
+
+#endif

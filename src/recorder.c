@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The sampling loop: absolute-deadline clock, one py_sampler__take per
+ * tick into the collector, periodic sys.path reads, end conditions.
+ */
+#include "recorder.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "errors.h"
+#include "launch.h"
+#include "proc_task.h"
+#include "py_sample.h"
+#include "rec_clock.h"
+
+#define PROGRESS_NS 250000000ULL
+#define SYS_PATH_RETRY_NS 500000000ULL
+
+struct run {
+	struct py_proc *pp;
+	struct py_sampler *smp;
+	struct rec_collect *coll;
+	struct rec_clock clk;
+	struct py_sys_path *sp;
+	bool have_sp;
+	uint64_t last_sp, last_progress;
+	uint64_t failed;
+	uint64_t busy_ns, max_ns;
+};
+
+static void fill_progress(const struct run *r, struct recorder_progress *p)
+{
+	const struct py_sample_stats *st = py_sampler__stats(r->smp);
+	const struct rec_collect_stats *cs = rec_collect__stats(r->coll);
+
+	p->elapsed = rec_clock__elapsed(&r->clk);
+	p->samples = st->samples;
+	p->kept = cs->kept;
+	p->errors = r->failed + cs->torn;
+	p->skipped = r->clk.skipped;
+	p->threads = py_sampler__nthreads(r->smp);
+	p->mean_us = st->samples ? (double)r->busy_ns / (double)st->samples / 1e3
+				 : 0;
+	p->max_us = (double)r->max_ns / 1e3;
+}
+
+/* sys.path changes while a program starts; read it until it looks set. */
+static void maybe_read_sys_path(struct run *r, uint64_t now)
+{
+	struct py_sys_path fresh;
+
+	if (r->have_sp && r->sp->n > 1)
+		return;
+	if (now - r->last_sp < SYS_PATH_RETRY_NS && r->last_sp)
+		return;
+	r->last_sp = now;
+	if (py_sys__path(r->pp, &fresh))
+		return;
+	py_sys_path__release(r->sp);
+	*r->sp = fresh;
+	r->have_sp = true;
+}
+
+static int loop(struct run *r, pid_t child, const struct recorder_opts *o,
+		volatile sig_atomic_t *stop, recorder_progress_fn progress,
+		void *ctx, int *child_status)
+{
+	struct recorder_progress p;
+
+	for (;;) {
+		uint64_t now, t0 = rec_clock__now();
+		int ret = py_sampler__take(r->smp, rec_collect__thread, r->coll);
+		uint64_t spent = rec_clock__now() - t0;
+
+		r->busy_ns += spent;
+		if (spent > r->max_ns)
+			r->max_ns = spent;
+
+		if (ret == -ESRCH || (child && launch__poll(child, child_status) == 1))
+			return RECORDER_EXITED;
+		if (ret)
+			r->failed++;
+		if (*stop)
+			return RECORDER_STOPPED;
+		if (o->duration > 0 && rec_clock__elapsed(&r->clk) >= o->duration)
+			return RECORDER_DURATION;
+		now = rec_clock__now();
+		maybe_read_sys_path(r, now);
+		if (progress && now - r->last_progress >= PROGRESS_NS) {
+			r->last_progress = now;
+			fill_progress(r, &p);
+			progress(ctx, &p);
+		}
+		while (rec_clock__wait(&r->clk) == -EINTR)
+			if (*stop)
+				return RECORDER_STOPPED;
+	}
+}
+
+int recorder__run(struct py_proc *pp, pid_t child, struct profile *prof,
+		  const struct recorder_opts *o, volatile sig_atomic_t *stop,
+		  struct py_sys_path *sp, struct rec_collect **collect_out,
+		  recorder_progress_fn progress, void *ctx,
+		  struct recorder_progress *final, int *child_status)
+{
+	struct run r = { .pp = pp, .sp = sp };
+	int ret;
+
+	r.smp = py_sampler__new(pp);
+	r.coll = rec_collect__new(prof, &o->collect);
+	if (!r.smp || !r.coll) {
+		py_sampler__free(r.smp);
+		rec_collect__free(r.coll);
+		return -ENOMEM;
+	}
+	memset(sp, 0, sizeof(*sp));
+	rec_clock__start(&r.clk, o->rate);
+	maybe_read_sys_path(&r, rec_clock__now());
+	ret = loop(&r, child, o, stop, progress, ctx, child_status);
+	fill_progress(&r, final);
+	py_sampler__free(r.smp);
+	*collect_out = r.coll;
+	return ret;
+}
+
+int recorder__wait_python(pid_t child, struct py_proc *pp,
+			  volatile sig_atomic_t *stop, int *child_status,
+			  char *err, size_t errlen)
+{
+	const struct timespec ms = { 0, 1000000 };
+	struct py_proc_opts o = { { 0, 0 } };
+
+	for (;;) {
+		int ret;
+
+		if (*stop)
+			return -EINTR;
+		if (launch__poll(child, child_status) == 1)
+			return -ESRCH;
+		ret = py_proc__open(pp, child, &o, err, errlen);
+		if (!ret)
+			return 0;
+		py_proc__close(pp);
+		if (ret == PE_UNSUPPORTED || ret == -EPERM || ret == -EACCES)
+			return ret;
+		nanosleep(&ms, NULL);
+	}
+}
