@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "proc_stop.h"
 #include "proc_task.h"
 #include "py_code.h"
 #include "py_thread.h"
@@ -47,8 +48,14 @@ struct py_sampler {
 	uint64_t last_refresh;
 	size_t nthreads;
 	bool same_ns;
+	bool blocking;
 	struct py_sample_stats st;
 };
+
+void py_sampler__set_blocking(struct py_sampler *s, bool on)
+{
+	s->blocking = on;
+}
 
 static uint64_t now_ns(void)
 {
@@ -234,9 +241,51 @@ static int walk_thread(struct py_sampler *s, size_t len,
 		s->st.stale_codes++;
 	}
 	out->frames = s->frames;
-	if (out->err)
-		s->st.torn++;
 	return ret == -ESRCH ? ret : 0;
+}
+
+/*
+ * A torn walk is usually a frame returning under us: read the thread
+ * state again and walk once more before counting the stack as torn, so
+ * that call-heavy code is not under-sampled.
+ */
+static int walk_with_retry(struct py_sampler *s, uint64_t ts, size_t len,
+			   struct py_sample_thread *out)
+{
+	int ret = walk_thread(s, len, out);
+
+	for (int i = 0; !ret && out->err == PE_TORN && i < 2; i++) {
+		s->st.retries++;
+		if (py_proc__read(s->pp, ts, s->tbuf, len))
+			break;
+		ret = walk_thread(s, len, out);
+	}
+	if (!ret && out->err)
+		s->st.torn++;
+	return ret;
+}
+
+/*
+ * --blocking: stop the one thread, read its state and stack as they are
+ * while it cannot move, release it.  A thread we may not stop is read
+ * without stopping (and counted).
+ */
+static int walk_stopped(struct py_sampler *s, uint64_t ts, size_t len,
+			struct py_sample_thread *out)
+{
+	int ret;
+
+	if (proc_stop__stop(out->native_id)) {
+		s->st.stop_failures++;
+		return walk_with_retry(s, ts, len, out);
+	}
+	ret = py_proc__read(s->pp, ts, s->tbuf, len);
+	if (!ret)
+		ret = walk_thread(s, len, out);
+	proc_stop__resume(out->native_id);
+	if (!ret && out->err)
+		s->st.torn++;
+	return ret == -ESRCH ? ret : ret ? PE_TORN : 0;
 }
 
 static int sample_thread(struct py_sampler *s, uint64_t ts, size_t len,
@@ -257,11 +306,15 @@ static int sample_thread(struct py_sampler *s, uint64_t ts, size_t len,
 		out.name = t->has_name ? t->name : NULL;
 	}
 	out.gil = py_thread__holds_gil(l, s->tbuf, len, ts, holder);
-	ret = walk_thread(s, len, &out);
-	if (ret)
-		return ret;
+	/* Before any stop: a stopped thread would read as 't'. */
 	out.os_state = os_state(s, t);
 	out.active = out.gil || out.os_state == 'R';
+	if (s->blocking && out.native_id)
+		ret = walk_stopped(s, ts, len, &out);
+	else
+		ret = walk_with_retry(s, ts, len, &out);
+	if (ret)
+		return ret;
 	s->st.threads++;
 	s->nthreads++;
 	return fn(ctx, &out);

@@ -33,6 +33,8 @@ struct py_sample_stats {
 	uint64_t samples;        /* calls to py_sample__take */
 	uint64_t threads;        /* thread stacks read */
 	uint64_t torn;           /* stacks dropped as torn or corrupt */
+	uint64_t retries;        /* walks repeated after a torn read */
+	uint64_t stop_failures;  /* --blocking: threads that could not stop */
 	uint64_t stale_codes;    /* code objects re-read after address reuse */
 	uint64_t name_refreshes;
 };
@@ -53,6 +55,13 @@ typedef int (*py_sample_fn)(void *ctx, const struct py_sample_thread *t);
 int py_sampler__take(struct py_sampler *s, py_sample_fn fn, void *ctx);
 
 const struct py_sample_stats *py_sampler__stats(const struct py_sampler *s);
+
+/*
+ * Blocking mode: stop each thread (PTRACE_SEIZE/INTERRUPT) for the
+ * instant of its read, then release it.  Threads whose native id is not
+ * known are read without stopping.
+ */
+void py_sampler__set_blocking(struct py_sampler *s, bool on);
 
 /* Number of threads seen in the last sample. */
 size_t py_sampler__nthreads(const struct py_sampler *s);

@@ -20,13 +20,13 @@ void py_sys_path__release(struct py_sys_path *sp)
 	memset(sp, 0, sizeof(*sp));
 }
 
-/* "…/lib/python3.12" (or a pythonXY.zip) is the standard library. */
+/* "…/lib/python3.12" is the standard library (not pythonXY.zip). */
 static bool is_stdlib_dir(const char *d)
 {
 	const char *b = strrchr(d, '/');
 
 	return b && !strncmp(b, "/python", 7) && strstr(d, "/lib/") &&
-	       !strstr(d, "-packages");
+	       !strstr(d, "-packages") && !strstr(b, ".zip");
 }
 
 static int add_dir(struct py_sys_path *sp, const char *d)

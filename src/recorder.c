@@ -13,6 +13,7 @@
 #include "launch.h"
 #include "proc_task.h"
 #include "py_sample.h"
+#include "rec_children.h"
 #include "rec_clock.h"
 
 #define PROGRESS_NS 250000000ULL
@@ -28,6 +29,8 @@ struct run {
 	uint64_t last_sp, last_progress;
 	uint64_t failed;
 	uint64_t busy_ns, max_ns;
+	struct rec_children *kids;
+	char root_label[1100];
 };
 
 static void fill_progress(const struct run *r, struct recorder_progress *p)
@@ -44,6 +47,14 @@ static void fill_progress(const struct run *r, struct recorder_progress *p)
 	p->mean_us = st->samples ? (double)r->busy_ns / (double)st->samples / 1e3
 				 : 0;
 	p->max_us = (double)r->max_ns / 1e3;
+	p->processes = 0;
+	if (r->kids) {
+		uint64_t kept, errors;
+
+		rec_children__totals(r->kids, &kept, &errors, &p->processes);
+		p->kept += kept;
+		p->errors += errors;
+	}
 }
 
 /* sys.path changes while a program starts; read it until it looks set. */
@@ -77,6 +88,10 @@ static int loop(struct run *r, pid_t child, const struct recorder_opts *o,
 		r->busy_ns += spent;
 		if (spent > r->max_ns)
 			r->max_ns = spent;
+		if (r->kids) {
+			rec_children__discover(r->kids, t0 + spent);
+			rec_children__sample(r->kids);
+		}
 
 		if (ret == -ESRCH || (child && launch__poll(child, child_status) == 1))
 			return RECORDER_EXITED;
@@ -106,13 +121,22 @@ int recorder__run(struct py_proc *pp, pid_t child, struct profile *prof,
 		  struct recorder_progress *final, int *child_status)
 {
 	struct run r = { .pp = pp, .sp = sp };
+	struct rec_collect_opts co = o->collect;
 	int ret;
 
+	if (o->subprocesses) {
+		rec_children__label(pp->pid, r.root_label, sizeof(r.root_label));
+		co.process_frame = r.root_label;
+		r.kids = rec_children__new(pp->pid, prof, &o->collect);
+	}
 	r.smp = py_sampler__new(pp);
-	r.coll = rec_collect__new(prof, &o->collect);
-	if (!r.smp || !r.coll) {
+	if (r.smp)
+		py_sampler__set_blocking(r.smp, o->blocking);
+	r.coll = rec_collect__new(prof, &co);
+	if (!r.smp || !r.coll || (o->subprocesses && !r.kids)) {
 		py_sampler__free(r.smp);
 		rec_collect__free(r.coll);
+		rec_children__free(r.kids);
 		return -ENOMEM;
 	}
 	memset(sp, 0, sizeof(*sp));
@@ -121,6 +145,7 @@ int recorder__run(struct py_proc *pp, pid_t child, struct profile *prof,
 	ret = loop(&r, child, o, stop, progress, ctx, child_status);
 	fill_progress(&r, final);
 	py_sampler__free(r.smp);
+	rec_children__free(r.kids);
 	*collect_out = r.coll;
 	return ret;
 }

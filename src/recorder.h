@@ -21,6 +21,8 @@
 struct recorder_opts {
 	double rate;          /* Hz */
 	double duration;      /* seconds; 0 = until stopped */
+	bool subprocesses;    /* follow child Python processes */
+	bool blocking;        /* stop each thread for the instant of its read */
 	struct rec_collect_opts collect;
 };
 
@@ -33,6 +35,7 @@ struct recorder_progress {
 	size_t threads;       /* threads in the last sample */
 	double mean_us;       /* time one sample took: mean and worst */
 	double max_us;
+	unsigned processes;   /* child processes followed */
 };
 
 enum recorder_end {

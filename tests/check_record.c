@@ -135,6 +135,15 @@ START_TEST(test_flags)
 	record_fixture(c.pid, "--idle", out);
 	snprintf(args, sizeof(args), "contains %s '\\(threading.py:[0-9]+\\)'", out);
 	check(args);
+	/* --blocking: every thread read while stopped, none left traced. */
+	record_fixture(c.pid, "--blocking --idle", out);
+	snprintf(args, sizeof(args),
+		 "contains %s 'sleep_forever' 'busy_spin' 'wait_for_event'", out);
+	check(args);
+	snprintf(args, sizeof(args),
+		 "test -z \"$(grep -h -e TracerPid -e State /proc/%d/task/*/status "
+		 "| grep -v -e 'TracerPid:.0$' -e 'State:.[RS]')\"", c.pid);
+	free(run(args, 0));
 	snprintf(out, sizeof(out), "%s/p.svg", c.dir);
 	record_fixture(c.pid, "", out);
 	snprintf(args, sizeof(args), "svg %s", out);
@@ -182,6 +191,30 @@ START_TEST(test_hostile_names)
 	}
 	snprintf(cmd, sizeof(cmd), "contains %s/h.txt 'semi:colon' 'emoji' '<tag>&amp\"'",
 		 dir);
+	check(cmd);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	free(run(cmd, 0));
+}
+END_TEST
+
+/* --subprocesses: a subprocess child and a multiprocessing child. */
+START_TEST(test_subprocesses)
+{
+	const struct tu_interp *in = interp(_i);
+	char dir[] = "/tmp/peeka-rec-XXXXXX", cmd[4096];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd),
+		 "%s record --subprocesses --rate 200 -o %s/s.txt -- '%s' "
+		 "fixtures/subprocs.py '%s' --seconds 1.5", tu_peeka(), dir,
+		 in->launcher, in->launcher);
+	free(run(cmd, 0));
+	snprintf(cmd, sizeof(cmd), "collapsed %s/s.txt", dir);
+	check(cmd);
+	snprintf(cmd, sizeof(cmd),
+		 "contains %s/s.txt '^process [0-9]+ \"[^\"]*subprocs.py[^\"]*\";.*parent_spin' "
+		 "'^process [0-9]+ \"[^\"]*\";.*mp_spin' "
+		 "'^process [0-9]+ \"[^\"]*-c [^\"]*\";.*sub_spin'", dir);
 	check(cmd);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	free(run(cmd, 0));
@@ -278,6 +311,7 @@ Suite *record_suite(void)
 	tcase_add_loop_test(tc, test_command_status, 0, n);
 	tcase_add_loop_test(tc, test_hostile_names, 0, n);
 	tcase_add_loop_test(tc, test_target_exits, 0, n);
+	tcase_add_loop_test(tc, test_subprocesses, 0, n);
 	tcase_add_loop_test(tc, test_bad_input, 0,
 			    sizeof(bad_cases) / sizeof(bad_cases[0]));
 	if (n)

@@ -180,7 +180,8 @@ static int start_target(struct record_opts *o, struct py_proc *pp,
 static int record(struct record_opts *o, struct py_proc *pp, pid_t child,
 		  int *child_status)
 {
-	struct recorder_opts ro = { o->rate, o->duration, o->collect };
+	struct recorder_opts ro = { o->rate, o->duration, o->subprocesses,
+				    o->blocking, o->collect };
 	struct recorder_progress p = { 0 };
 	struct rec_collect *coll = NULL;
 	struct profile *prof = profile__new(), *out = NULL;

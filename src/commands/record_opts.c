@@ -139,7 +139,6 @@ static int check(struct record_opts *o, const char *rate, const char *dur,
 int record_opts__parse(struct record_opts *o, int argc, char **argv)
 {
 	const char *rate = NULL, *dur = NULL, *format = NULL;
-	bool subproc = false, blocking = false;
 	const struct opt_spec specs[] = {
 		{ "pid", 'p', OPT_PID, "PID", "the process to sample", &o->pid },
 		{ "output", 'o', OPT_STRING, "FILE", "where to write (default peeka-PID-TIME.svg)", &o->output },
@@ -152,8 +151,8 @@ int record_opts__parse(struct record_opts *o, int argc, char **argv)
 		{ "nolineno", 0, OPT_FLAG, NULL, "no line numbers: one frame per function and file", &o->collect.nolineno },
 		{ "function", 'F', OPT_FLAG, NULL, "aggregate by function (its first line) instead of line", &o->collect.function },
 		{ "full-filenames", 0, OPT_FLAG, NULL, "show full file paths", &o->collect.full_filenames },
-		{ "subprocesses", 's', OPT_FLAG, NULL, "follow child Python processes (not implemented yet)", &subproc },
-		{ "blocking", 0, OPT_FLAG, NULL, "stop each thread while reading it (not implemented yet)", &blocking },
+		{ "subprocesses", 's', OPT_FLAG, NULL, "also sample child Python processes, under a root frame process <pid> \"<cmdline>\"", &o->subprocesses },
+		{ "blocking", 0, OPT_FLAG, NULL, "stop each Python thread for the instant of its read (ptrace)", &o->blocking },
 		{ "python-version", 0, OPT_PYVERSION, "X.Y", "use this CPython version's layout instead of detecting it", o->version },
 		{ 0 },
 	};
@@ -173,10 +172,6 @@ int record_opts__parse(struct record_opts *o, int argc, char **argv)
 		return opts_usage_error(&record_usage,
 					"unexpected argument '%s' (put the command after --)",
 					argv[first]), CMD_USAGE;
-	if (subproc || blocking)
-		return opts_usage_error(&record_usage, "--%s is not implemented yet",
-					subproc ? "subprocesses" : "blocking"),
-		       CMD_USAGE;
 	o->collect.idle = o->idle;
 	o->collect.gil_only = o->gil;
 	return check(o, rate, dur, format);

@@ -23,7 +23,7 @@ struct record_opts {
 	enum rec_format format;
 	double rate;
 	double duration;
-	bool idle, gil, help;
+	bool idle, gil, help, subprocesses, blocking;
 	unsigned version[2];
 	struct rec_collect_opts collect;
 };
