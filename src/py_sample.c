@@ -49,6 +49,8 @@ struct py_sampler {
 	size_t nthreads;
 	bool same_ns;
 	bool blocking;
+	uint64_t gil_interp, gil_addr;   /* cached GIL struct of one interp */
+	bool gil_checked, gil_enabled;
 	struct py_sample_stats st;
 };
 
@@ -306,8 +308,9 @@ static int sample_thread(struct py_sampler *s, uint64_t ts, size_t len,
 		out.name = t->has_name ? t->name : NULL;
 	}
 	out.gil = py_thread__holds_gil(l, s->tbuf, len, ts, holder);
-	/* Before any stop: a stopped thread would read as 't'. */
-	out.os_state = os_state(s, t);
+	/* Before any stop: a stopped thread would read as 't'.  The GIL
+	 * holder is active whatever its state, so skip the read then. */
+	out.os_state = out.gil ? 'R' : os_state(s, t);
 	out.active = out.gil || out.os_state == 'R';
 	if (s->blocking && out.native_id)
 		ret = walk_stopped(s, ts, len, &out);
@@ -331,7 +334,18 @@ static int sample_interp(struct py_sampler *s, uint64_t interp,
 
 	if (len > sizeof(s->tbuf))
 		return PE_CORRUPT;
-	py_thread__gil_holder(pp, interp, &holder, &enabled);
+	if (!s->gil_checked || s->gil_interp != interp) {
+		/* The GIL's address and whether it is enabled do not change
+		 * for an interpreter's life: look them up once. */
+		py_thread__gil_holder(pp, interp, &holder, &enabled);
+		s->gil_enabled = enabled;
+		s->gil_interp = interp;
+		s->gil_checked = !py_thread__gil_struct(pp, interp, &s->gil_addr);
+	} else {
+		enabled = s->gil_enabled;
+		if (enabled)
+			py_thread__gil_read(pp, s->gil_addr, &holder);
+	}
 	ret = py_read_field(pp, interp, LF_interp_threads_head, &ts);
 	for (size_t i = 0; !ret && ts; i++) {
 		if (i >= PY_MAX_THREADS || !py_ptr_ok(ts) || ts == first)

@@ -33,7 +33,7 @@ static int gil_struct(struct py_proc *pp, uint64_t interp, uint64_t *gil)
 int py_thread__gil_holder(struct py_proc *pp, uint64_t interp,
 			  uint64_t *tstate, bool *enabled)
 {
-	uint64_t gil, locked = 0, enab = 1;
+	uint64_t gil, enab = 1;
 	int ret;
 
 	*tstate = 0;
@@ -46,10 +46,33 @@ int py_thread__gil_holder(struct py_proc *pp, uint64_t interp,
 		*enabled = false;
 		return 0;
 	}
-	ret = py_read_field(pp, gil, LF_gil_locked, &locked);
-	if (!ret && (int)locked == 1)
-		ret = py_read_field(pp, gil, LF_gil_last_holder, tstate);
-	return ret;
+	return py_thread__gil_read(pp, gil, tstate);
+}
+
+int py_thread__gil_read(struct py_proc *pp, uint64_t gil, uint64_t *tstate)
+{
+	const struct py_layout *l = &pp->layout;
+	unsigned char buf[64];
+	size_t len = (size_t)(l->v[LF_gil_switch_number] > l->v[LF_gil_locked]
+				      ? l->v[LF_gil_switch_number]
+				      : l->v[LF_gil_locked] + 4);
+	int ret;
+
+	*tstate = 0;
+	if (len > sizeof(buf) || len < 8)
+		return PE_CORRUPT;
+	/* locked and last_holder in one read. */
+	ret = py_proc__read(pp, gil, buf, len);
+	if (ret)
+		return ret;
+	if ((int)py_get(l, buf, len, LF_gil_locked) == 1)
+		*tstate = py_get(l, buf, len, LF_gil_last_holder);
+	return 0;
+}
+
+int py_thread__gil_struct(struct py_proc *pp, uint64_t interp, uint64_t *gil)
+{
+	return gil_struct(pp, interp, gil);
 }
 
 static bool holds_gil_flag(const struct py_layout *l, const void *buf,

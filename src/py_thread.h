@@ -64,6 +64,12 @@ void py_snapshot__release(struct py_snapshot *s);
 bool py_thread__holds_gil(const struct py_layout *l, const void *buf,
 			  size_t len, uint64_t tstate, uint64_t holder);
 
+/* Where interpreter @interp's GIL struct is (stable for its life). */
+int py_thread__gil_struct(struct py_proc *pp, uint64_t interp, uint64_t *gil);
+
+/* The holder of the GIL at @gil (one read), or 0 when it is released. */
+int py_thread__gil_read(struct py_proc *pp, uint64_t gil, uint64_t *tstate);
+
 /* The GIL holder's thread state in interpreter @interp, or 0. */
 int py_thread__gil_holder(struct py_proc *pp, uint64_t interp,
 			  uint64_t *tstate, bool *enabled);

@@ -255,6 +255,20 @@ START_TEST(test_bad_input)
 }
 END_TEST
 
+/* The test runner itself is not Python. */
+START_TEST(test_not_python)
+{
+	char cmd[1024], *err;
+
+	snprintf(cmd, sizeof(cmd), "%s record --pid %d -o /tmp/peeka-never-%d.svg",
+		 tu_peeka(), (int)getpid(), (int)getpid());
+	err = run(cmd, 1);
+	ck_assert_int_eq(tu_count_prefix(err, "error: "), 1);
+	ck_assert_ptr_nonnull(strstr(err, "is not a CPython process"));
+	free(err);
+}
+END_TEST
+
 /* Nothing but idle threads: a clear error and no file at all. */
 START_TEST(test_empty_recording)
 {
@@ -314,6 +328,7 @@ Suite *record_suite(void)
 	tcase_add_loop_test(tc, test_subprocesses, 0, n);
 	tcase_add_loop_test(tc, test_bad_input, 0,
 			    sizeof(bad_cases) / sizeof(bad_cases[0]));
+	tcase_add_test(tc, test_not_python);
 	if (n)
 		tcase_add_test(tc, test_empty_recording);
 	suite_add_tcase(s, tc);
