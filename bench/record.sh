@@ -80,7 +80,10 @@ fi
 readonly TARGET_TIMEOUT=300 # seconds; the targets end themselves (SIGALRM)
 
 # ---- tools ------------------------------------------------------------------
-make -s peeka >/dev/null
+if ! make -s peeka >/dev/null; then
+	echo "$PROG: 'make peeka' failed; benchmarking the existing ./peeka" >&2
+fi
+[[ -x ./peeka ]] || { echo "$PROG: no ./peeka to benchmark" >&2; exit 1; }
 HELPER_PY=
 for c in /usr/bin/python3 python3; do
 	if command -v "$c" >/dev/null 2>&1; then HELPER_PY=$(command -v "$c"); break; fi
@@ -124,6 +127,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# Run a private copy, so a rebuild of ./peeka during the run cannot mix binaries.
+PEEKA=$WORK/peeka
+cp ./peeka "$PEEKA"
 
 note() { printf 'bench: %s\n' "$*" >&2; }
 ANOMALIES=()
@@ -198,7 +204,7 @@ parse_peeka() {
 # R_WALL R_CPU (user+sys s) R_RSS (KiB).
 peeka_pid() {
 	local tag=$1 pid=$2 rate=$3 dur=$4 rc=0 u s
-	rusage "$WORK/ru" ./peeka -v record --pid "$pid" --rate "$rate" \
+	rusage "$WORK/ru" "$PEEKA" -v record --pid "$pid" --rate "$rate" \
 		--duration "$dur" -o "$WORK/out.txt" >/dev/null 2>"$WORK/err" || rc=$?
 	((rc == 0)) || anomaly "$tag: peeka exited with status $rc"
 	parse_peeka "$WORK/err" "$tag"
@@ -239,7 +245,7 @@ fixed_work() {
 			>"$WORK/fw.out" 2>"$WORK/fw.err" || rc=$?
 		;;
 	*)
-		./peeka -v record --rate "$mode" -o "$WORK/fw.txt" -- "$py" "${job[@]}" \
+		"$PEEKA" -v record --rate "$mode" -o "$WORK/fw.txt" -- "$py" "${job[@]}" \
 			>"$WORK/fw.out" 2>"$WORK/fw.err" || rc=$?
 		parse_peeka "$WORK/fw.err" "fixed_work at $mode Hz"
 		;;
@@ -276,7 +282,8 @@ if [[ -n $only ]]; then
 fi
 
 cpu_model=$(awk -F ': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
-echo "peeka record benchmark ($(date -u '+%Y-%m-%d %H:%M UTC'), $(./peeka --version 2>&1 | head -n 1), mode: $( ((quick)) && echo quick || echo full))"
+echo "peeka record benchmark ($(date -u '+%Y-%m-%d %H:%M UTC'), mode: $( ((quick)) && echo quick || echo full))"
+echo "binary: $("$PEEKA" --version 2>&1 | head -n 1), tree $(git describe --always --dirty 2>/dev/null || echo unknown), sha256 $(sha256sum "$PEEKA" | cut -c1-12)"
 echo "machine: nproc $(nproc), load average $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min), $(uname -sr)${cpu_model:+, $cpu_model}"
 echo "settings: cost ${COST_RUNS}x${COST_DUR}s per depth; ladder ${LADDER[*]} Hz, ${LADDER_DUR}s, best of $LADDER_TRIES; CPU ${CPU_DUR}s; fixed work ${SLOW_RUNS} runs each, scale $SLOW_SCALE"
 cat <<'EOF'
@@ -285,7 +292,8 @@ legend:
               median over runs of the mean reported by `peeka -v`
   ach1k/10k   achieved/nominal sampling rate in % at 1 and 10 kHz (depth 50, 1 busy thread)
   max0skip    highest ladder rate (Hz) with no deadline skipped (best of the tries);
-              "<1000" when every rung skipped some
+              "<1000" when every rung skipped some. On a shared box a few skips per run
+              come from preemption: see the skip counts in the details
   cpu100/1k   peeka's CPU (user+sys)/wall in % of one core at 100 / 1000 Hz (8-thread target)
   slow100/1k  slowdown of fixed_work.py under `peeka record --` at 100 / 1000 Hz, in %:
               median of its self-timed wall time vs median of plain runs (noise: a few %)
@@ -418,10 +426,12 @@ for entry in "${PYTHONS[@]}"; do
 		v=${t//-/_}
 		ocpu=o_cpu_$v orss=o_rss_$v
 		oslow=$(slow "$t")
+		# shellcheck disable=SC2086
 		COMPARE+=("$(printf '%-12s %-7s %8s %8s %9s %8s %8s %9s %8s %8s %9s' "$label" "$t" \
 			"$(fmt %.1f "$cpu1k")" "$(fmt %.1f "${!ocpu:-NA}")" "$(fmt %.2f "$(ratio "$cpu1k" "${!ocpu:-NA}")")" \
 			"$(fmt %.1f "$rss")" "$(fmt %.1f "${!orss:-NA}")" "$(fmt %.2f "$(ratio "$rss" "${!orss:-NA}")")" \
-			"$(fmt %+.1f "$slow1k")" "$(fmt %+.1f "$oslow")" "$(fmt %.2f "$(ratio "$slow1k" "$oslow")")")")
+			"$(fmt %+.1f "$slow1k")" "$(fmt %+.1f "$oslow")" \
+			"$(fmt %.3f "$(ratio "$(median ${fw[1000]})" "$(median ${fw[$t]})")")")")
 	done
 	unset cost worst fw
 done
@@ -437,10 +447,12 @@ printf '%s\n' "${DETAILS[@]}"
 
 if ((${#OTHERS[@]})); then
 	echo
-	echo "comparison at 1000 Hz (ratio = peeka / other; below 1 means peeka uses less):"
+	echo "comparison at 1000 Hz: CPU % of a core and peak RSS on threads8, slowdown % of fixed_work;"
+	echo "ratios are peeka / other (below 1: peeka uses less); 'time ratio' divides the median"
+	echo "fixed_work times under each profiler"
 	printf '%-12s %-7s %8s %8s %9s %8s %8s %9s %8s %8s %9s\n' interpreter tool \
 		"peekaCPU" "othCPU%" "CPU ratio" "peekaMB" "othMB" "RSS ratio" \
-		"peekaSl%" "othSl%" "slow rat."
+		"peekaSl%" "othSl%" "time rat."
 	printf '%s\n' "${COMPARE[@]}"
 fi
 
