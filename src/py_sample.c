@@ -26,6 +26,8 @@
 #define CODESET 512             /* power of two */
 #define FORGET_AFTER 200        /* samples a thread may be unseen */
 #define REFRESH_NS 250000000ULL /* at most 4 name refreshes a second */
+#define INTERPS_NS 100000000ULL /* re-read the interpreter list every 100 ms */
+#define MAX_INTERPS_CACHED 64
 
 struct tracked {
 	uint64_t thread_id;
@@ -49,6 +51,9 @@ struct py_sampler {
 	size_t nthreads;
 	bool same_ns;
 	bool blocking;
+	uint64_t interps[MAX_INTERPS_CACHED];
+	size_t ninterps;
+	uint64_t interps_at;
 	uint64_t gil_interp, gil_addr;   /* cached GIL struct of one interp */
 	bool gil_checked, gil_enabled;
 	struct py_sample_stats st;
@@ -374,29 +379,48 @@ static void forget_gone(struct py_sampler *s)
 	}
 }
 
+/* The list of interpreters, re-read at most every INTERPS_NS. */
+static int load_interps(struct py_sampler *s)
+{
+	struct py_proc *pp = s->pp;
+	uint64_t interp = 0, now = now_ns();
+	int ret;
+
+	if (s->ninterps && now - s->interps_at < INTERPS_NS)
+		return 0;
+	s->ninterps = 0;
+	s->interps_at = now;
+	ret = py_read_field(pp, pp->rt.runtime_addr,
+			    LF_runtime_interpreters_head, &interp);
+	while (!ret && interp && s->ninterps < MAX_INTERPS_CACHED) {
+		if (!py_ptr_ok(interp))
+			return PE_TORN;
+		for (size_t i = 0; i < s->ninterps; i++)
+			if (s->interps[i] == interp)
+				return 0;  /* a cycle: keep what we have */
+		s->interps[s->ninterps++] = interp;
+		ret = py_read_field(pp, interp, LF_interp_next, &interp);
+	}
+	return ret;
+}
+
 int py_sampler__take(struct py_sampler *s, py_sample_fn fn, void *ctx)
 {
 	struct py_proc *pp = s->pp;
-	uint64_t interp = 0, first = 0;
 	int ret;
 
 	s->st.samples++;
 	s->nthreads = 0;
-	ret = py_read_field(pp, pp->rt.runtime_addr,
-			    LF_runtime_interpreters_head, &interp);
-	for (size_t i = 0; !ret && interp; i++) {
-		if (i >= PY_MAX_INTERPS || !py_ptr_ok(interp) || interp == first)
-			break;
-		if (!i)
-			first = interp;
-		ret = sample_interp(s, interp, fn, ctx);
+	ret = load_interps(s);
+	for (size_t i = 0; !ret && i < s->ninterps; i++) {
+		ret = sample_interp(s, s->interps[i], fn, ctx);
 		if (ret == PE_TORN) {
+			/* Perhaps an interpreter went away: re-read the list. */
 			s->st.torn++;
+			s->ninterps = 0;
 			ret = 0;
 			break;
 		}
-		if (!ret)
-			ret = py_read_field(pp, interp, LF_interp_next, &interp);
 	}
 	if ((s->st.samples & 63) == 0)
 		forget_gone(s);
