@@ -255,6 +255,42 @@ START_TEST(test_bad_input)
 }
 END_TEST
 
+/*
+ * On a terminal (a pty from script(1)) a status line is updated in place;
+ * Ctrl-C (SIGINT) ends the recording cleanly and writes the output.
+ */
+START_TEST(test_terminal_and_interrupt)
+{
+	const struct tu_interp *in = interp(0);
+	char *argv[] = { (char *)in->launcher, "fixtures/churn.py", "--seconds",
+			 "30", NULL };
+	char cmd[4096], *out, *err;
+	struct tu_child c;
+	int rc;
+
+	ck_assert_int_eq(tu_spawn_ready(&c, argv, 60), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "script -qec '%s record --pid %d --duration 1.5 -o %s/t.txt' /dev/null",
+		 tu_peeka(), c.pid, c.dir);
+	rc = tu_run(cmd, 60, &out, &err);
+	ck_assert_msg(rc == 0, "%d %s %s", rc, out, err);
+	/* Updated in place: carriage return, erase line, the counters. */
+	ck_assert_msg(strstr(out, "\r\033[K") && strstr(out, " samples  ") &&
+		      strstr(out, " Hz  ") && strstr(out, " threads  ") &&
+		      strstr(out, " errors"), "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "peeka: "));
+	free(out);
+	free(err);
+	snprintf(cmd, sizeof(cmd),
+		 "%s record --pid %d -o %s/i.txt & p=$!; sleep 1; kill -INT $p; wait $p",
+		 tu_peeka(), c.pid, c.dir);
+	free(run(cmd, 0));
+	snprintf(cmd, sizeof(cmd), "collapsed %s/i.txt", c.dir);
+	check(cmd);
+	tu_child_kill(&c);
+}
+END_TEST
+
 /* The test runner itself is not Python. */
 START_TEST(test_not_python)
 {
@@ -329,6 +365,8 @@ Suite *record_suite(void)
 	tcase_add_loop_test(tc, test_bad_input, 0,
 			    sizeof(bad_cases) / sizeof(bad_cases[0]));
 	tcase_add_test(tc, test_not_python);
+	if (n)
+		tcase_add_test(tc, test_terminal_and_interrupt);
 	if (n)
 		tcase_add_test(tc, test_empty_recording);
 	suite_add_tcase(s, tc);
