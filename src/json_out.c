@@ -5,6 +5,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "utf8.h"
+
 void json_out__init(struct json_out *j, FILE *f)
 {
 	memset(j, 0, sizeof(*j));
@@ -67,35 +69,15 @@ void json_out__key(struct json_out *j, const char *key)
 	j->after_key = true;
 }
 
-/* Length of a valid UTF-8 sequence at @s, or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0 && s[0] >= 0xc2)
-		n = 2;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3;
-	else if ((s[0] & 0xf8) == 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
 void json_out__escape(FILE *f, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
 
 	while (*s) {
-		size_t n = utf8_len(s);
+		size_t n;
+		uint32_t cp = utf8__next(s, &n);
 
-		if (!n) {
+		if (utf8__invalid(cp, n)) {
 			fputs("\\ufffd", f);
 			s++;
 			continue;

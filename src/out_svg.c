@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "flame_tree.h"
+#include "utf8.h"
 #include "flamegraph_assets.h"
 
 /*
@@ -43,40 +44,6 @@ struct svg_doc {
 	const char *title, *subtitle;
 };
 
-/*
- * One code point at @s and its length in *@len; a byte that does not
- * start a valid, shortest-form UTF-8 sequence is U+FFFD of length one.
- * The terminating NUL fails the continuation test, so this never reads
- * past the string.
- */
-static uint32_t utf8_next(const unsigned char *s, size_t *len)
-{
-	static const uint32_t least[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	size_t n;
-	uint32_t cp;
-
-	*len = 1;
-	if (s[0] < 0x80)
-		return s[0];
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0xfffd;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0xfffd;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < least[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0xfffd;
-	*len = n;
-	return cp;
-}
-
 /* The XML 1.0 Char production. */
 static bool xml_char(uint32_t cp)
 {
@@ -92,7 +59,7 @@ static size_t xml_len(const char *s)
 	size_t n = 0, len;
 
 	for (; *u; u += len)
-		n += xml_char(utf8_next(u, &len));
+		n += xml_char(utf8__next(u, &len));
 	return n;
 }
 
@@ -107,7 +74,7 @@ static void xml_put(FILE *f, const char *s, size_t max)
 	size_t len;
 
 	for (; *u && max; u += len) {
-		uint32_t cp = utf8_next(u, &len);
+		uint32_t cp = utf8__next(u, &len);
 
 		if (!xml_char(cp))
 			continue;
