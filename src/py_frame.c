@@ -267,59 +267,55 @@ static int walk_iframes(struct py_proc *pp, struct py_frame_chunks *fc,
 	return cut_at_generator(out, *n) ? PE_TORN : 0;
 }
 
-int py_frame__top(struct py_proc *pp, uint64_t tstate, const void *tbuf,
-		  size_t tlen, bool fresh, uint64_t *top)
+/* The thread's innermost frame: in the thread state, or its cframe. */
+static int top_frame(struct py_proc *pp, const void *tbuf, size_t tlen,
+		     uint64_t *top)
 {
 	const struct py_layout *l = &pp->layout;
 	uint64_t cframe;
 	int ret;
 
 	*top = 0;
-	if (layout_has(l, LF_tstate_cframe)) {
-		cframe = py_get(l, tbuf, tlen, LF_tstate_cframe);
-		if (!cframe)
-			return 0;
-		ret = py_read_field(pp, cframe, LF_cframe_current_frame, top);
-	} else {
-		enum layout_field f = layout_has(l, LF_tstate_frame)
-					      ? LF_tstate_frame
-					      : LF_tstate_current_frame;
-
-		if (!fresh)
-			*top = py_get(l, tbuf, tlen, f);
-		ret = fresh ? py_read_field(pp, tstate, f, top) : 0;
+	if (!layout_has(l, LF_tstate_cframe)) {
+		*top = py_get(l, tbuf, tlen, layout_has(l, LF_tstate_frame)
+						     ? LF_tstate_frame
+						     : LF_tstate_current_frame);
+		return 0;
 	}
+	cframe = py_get(l, tbuf, tlen, LF_tstate_cframe);
+	if (!cframe)
+		return 0;
+	ret = py_read_field(pp, cframe, LF_cframe_current_frame, top);
 	return ret == -ESRCH ? ret : ret ? PE_TORN : 0;
 }
 
 static int walk(struct py_proc *pp, const void *tbuf, size_t tlen,
 		struct py_frame_chunks *fc, struct py_frame *out, size_t cap,
-		size_t *n, uint64_t *top)
+		size_t *n)
 {
 	const struct py_layout *l = &pp->layout;
+	uint64_t top;
 	int ret;
 
 	*n = 0;
-	ret = py_frame__top(pp, 0, tbuf, tlen, false, top);
+	ret = top_frame(pp, tbuf, tlen, &top);
 	if (ret)
 		return ret;
 	if (layout_has(l, LF_tstate_frame))
-		return walk_frame_objects(pp, *top, out, cap, n);
-	return walk_iframes(pp, fc, *top, out, cap, n);
+		return walk_frame_objects(pp, top, out, cap, n);
+	return walk_iframes(pp, fc, top, out, cap, n);
 }
 
 int py_frame__walk(struct py_proc *pp, uint64_t tstate, const void *tbuf,
 		   size_t tlen, struct py_frame *out, size_t cap, size_t *n)
 {
-	uint64_t top;
-
 	(void)tstate;
-	return walk(pp, tbuf, tlen, NULL, out, cap, n, &top);
+	return walk(pp, tbuf, tlen, NULL, out, cap, n);
 }
 
 int py_frame__walk_chunked(struct py_proc *pp, const void *tbuf, size_t tlen,
 			   struct py_frame_chunks *fc, struct py_frame *out,
-			   size_t cap, size_t *n, uint64_t *top)
+			   size_t cap, size_t *n)
 {
 	const struct py_layout *l = &pp->layout;
 	uint64_t chunk = py_get(l, tbuf, tlen, LF_tstate_datastack_chunk);
@@ -329,5 +325,5 @@ int py_frame__walk_chunked(struct py_proc *pp, const void *tbuf, size_t tlen,
 	if (layout_has(l, LF_tstate_datastack_chunk) && py_ptr_ok(chunk) &&
 	    top_ptr > chunk && top_ptr - chunk <= PY_FRAME_CHUNK_MAX)
 		load_chunk(pp, fc, chunk, (size_t)(top_ptr - chunk));
-	return walk(pp, tbuf, tlen, fc, out, cap, n, top);
+	return walk(pp, tbuf, tlen, fc, out, cap, n);
 }

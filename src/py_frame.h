@@ -60,14 +60,6 @@ int py_frame__walk(struct py_proc *pp, uint64_t tstate, const void *tbuf,
  */
 int py_frame__walk_chunked(struct py_proc *pp, const void *tbuf, size_t tlen,
 			   struct py_frame_chunks *fc, struct py_frame *out,
-			   size_t cap, size_t *n, uint64_t *top);
-
-/*
- * The address of the thread's innermost frame: from the copy @tbuf, or
- * with @fresh read again from the target (at @tstate), so that a caller
- * can tell whether the stack moved while it was being walked.
- */
-int py_frame__top(struct py_proc *pp, uint64_t tstate, const void *tbuf,
-		  size_t tlen, bool fresh, uint64_t *top);
+			   size_t cap, size_t *n);
 
 #endif

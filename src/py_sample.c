@@ -46,6 +46,8 @@ struct py_sampler {
 	struct tracked *t;
 	size_t nt;
 	uint64_t codeset[CODESET];
+	uint32_t codestamp[CODESET];     /* slot is live when == codegen */
+	uint32_t codegen;
 	uint64_t codes[PY_FRAME_MAX_DEPTH];
 	uint64_t last_refresh;
 	size_t nthreads;
@@ -208,19 +210,24 @@ static size_t distinct_codes(struct py_sampler *s, size_t nframes)
 {
 	size_t n = 0;
 
-	memset(s->codeset, 0, sizeof(s->codeset));
+	/* A new generation empties the set without touching its memory. */
+	if (++s->codegen == 0) {
+		memset(s->codestamp, 0, sizeof(s->codestamp));
+		s->codegen = 1;
+	}
 	for (size_t i = 0; i < nframes; i++) {
 		uint64_t a = s->frames[i].code->addr;
 		size_t h = (size_t)((a >> 4) * 0x9e3779b97f4a7c15ULL) & (CODESET - 1);
 
 		for (size_t k = 0; k < CODESET; k++, h = (h + 1) & (CODESET - 1)) {
-			if (s->codeset[h] == a)
-				break;
-			if (!s->codeset[h]) {
+			if (s->codestamp[h] != s->codegen) {
+				s->codestamp[h] = s->codegen;
 				s->codeset[h] = a;
 				s->codes[n++] = a;
 				break;
 			}
+			if (s->codeset[h] == a)
+				break;
 		}
 	}
 	return n;
@@ -230,7 +237,6 @@ static int walk_thread(struct py_sampler *s, size_t len,
 		       struct py_sample_thread *out)
 {
 	struct py_proc *pp = s->pp;
-	uint64_t top = 0;
 	int ret = 0;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -238,7 +244,7 @@ static int walk_thread(struct py_sampler *s, size_t len,
 
 		out->err = py_frame__walk_chunked(pp, s->tbuf, len, &s->fc,
 						  s->frames, PY_FRAME_MAX_DEPTH,
-						  &out->nframes, &top);
+						  &out->nframes);
 		if (out->err == -ESRCH)
 			return -ESRCH;
 		ncodes = distinct_codes(s, out->nframes);

@@ -99,9 +99,10 @@ static int loop(struct run *r, pid_t child, const struct recorder_opts *o,
 			r->failed++;
 		if (*stop)
 			return RECORDER_STOPPED;
-		if (o->duration > 0 && rec_clock__elapsed(&r->clk) >= o->duration)
+		now = t0 + spent;
+		if (o->duration > 0 &&
+		    now - r->clk.start_ns >= (uint64_t)(o->duration * 1e9))
 			return RECORDER_DURATION;
-		now = rec_clock__now();
 		maybe_read_sys_path(r, now);
 		if (progress && now - r->last_progress >= PROGRESS_NS) {
 			r->last_progress = now;
