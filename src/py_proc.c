@@ -15,44 +15,43 @@
 #include "proc_task.h"
 #include "py_code.h"
 
+/* A scalar of kind @k at @p, sign- or zero-extended to 64 bits. */
+static uint64_t decode(enum layout_kind k, const unsigned char *p)
+{
+	uint64_t v8;
+	uint32_t u32;
+	int32_t i32;
+
+	switch (k) {
+	case LK_I8:
+		return (uint64_t)(int64_t)(int8_t)p[0];
+	case LK_U8:
+		return p[0];
+	case LK_I32:
+		memcpy(&i32, p, 4);
+		return (uint64_t)(int64_t)i32;
+	case LK_U32:
+		memcpy(&u32, p, 4);
+		return u32;
+	default:
+		memcpy(&v8, p, 8);
+		return v8;
+	}
+}
+
 int py_field(const struct py_layout *l, const void *buf, size_t len,
 	     enum layout_field f, uint64_t *out)
 {
 	enum layout_kind k = layout_field_kind(f);
 	size_t w = layout_kind_width(k);
 	int64_t off = l->v[f];
-	const unsigned char *p = buf;
 
 	if (off == LAYOUT_NONE)
 		return -ENOENT;
 	if (!w || off < 0 || (uint64_t)off + w > len)
 		return -ERANGE;
-	p += off;
-	switch (k) {
-	case LK_I8:
-		*out = (uint64_t)(int64_t)(int8_t)p[0];
-		return 0;
-	case LK_U8:
-		*out = p[0];
-		return 0;
-	case LK_I32: {
-		int32_t v;
-
-		memcpy(&v, p, 4);
-		*out = (uint64_t)(int64_t)v;
-		return 0;
-	}
-	case LK_U32: {
-		uint32_t v;
-
-		memcpy(&v, p, 4);
-		*out = v;
-		return 0;
-	}
-	default:
-		memcpy(out, p, 8);
-		return 0;
-	}
+	*out = decode(k, (const unsigned char *)buf + off);
+	return 0;
 }
 
 uint64_t py_get(const struct py_layout *l, const void *buf, size_t len,
@@ -66,19 +65,19 @@ uint64_t py_get(const struct py_layout *l, const void *buf, size_t len,
 int py_read_field(struct py_proc *pp, uint64_t obj, enum layout_field f,
 		  uint64_t *out)
 {
+	enum layout_kind k = layout_field_kind(f);
+	size_t w = layout_kind_width(k);
 	unsigned char buf[8] = { 0 };
-	size_t w = layout_kind_width(layout_field_kind(f));
-	struct py_layout one;
 	int ret;
 
 	if (!layout_has(&pp->layout, f))
 		return -ENOENT;
+	if (!w)
+		return -ERANGE;
 	ret = py_proc__read(pp, obj + (uint64_t)pp->layout.v[f], buf, w);
-	if (ret)
-		return ret;
-	one = pp->layout;
-	one.v[f] = 0;
-	return py_field(&one, buf, sizeof(buf), f, out);
+	if (!ret)
+		*out = decode(k, buf);
+	return ret;
 }
 
 int py_type_of(struct py_proc *pp, uint64_t obj, uint64_t *type)
@@ -170,6 +169,12 @@ static int check_initialized(struct py_proc *pp, char *err, size_t errlen)
 	return 0;
 }
 
+static int exited(int pid, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "process %d exited while being read", pid);
+	return -ESRCH;
+}
+
 static int detect(struct py_proc *pp, const struct py_proc_opts *o, char *err,
 		  size_t errlen)
 {
@@ -190,7 +195,7 @@ static int detect(struct py_proc *pp, const struct py_proc_opts *o, char *err,
 		return 0;
 	}
 	if (ret && proc_task__is_dead(pp->pid))
-		return -ESRCH;
+		return exited(pp->pid, err, errlen);
 	if (ret && pp->rt.version.minor) {
 		/* Only the file name says X.Y: that is enough to tell an
 		 * interpreter that has not started from one we cannot read. */
@@ -216,15 +221,20 @@ int py_proc__open(struct py_proc *pp, int pid, const struct py_proc_opts *o,
 	proc_mem__init(&pp->mem, pid);
 	ret = proc_task__check_access(pid);
 	if (ret) {
-		snprintf(err, errlen, "cannot read process %d: %s", pid,
-			 ret == -ESRCH ? "no such process" : strerror(-ret));
+		if (ret == -ESRCH)
+			snprintf(err, errlen, "no process with pid %d", pid);
+		else
+			snprintf(err, errlen, "cannot read process %d: %s", pid,
+				 strerror(-ret));
 		return ret;
 	}
 	ret = proc_maps__load(&pp->maps, pid);
 	if (ret) {
+		if (ret == -ENOENT || ret == -ESRCH)
+			return exited(pid, err, errlen);
 		snprintf(err, errlen, "cannot read the mappings of pid %d: %s",
-			 pid, ret == -ENOENT ? "no such process" : strerror(-ret));
-		return ret == -ENOENT ? -ESRCH : ret;
+			 pid, strerror(-ret));
+		return ret;
 	}
 	ret = py_runtime__locate(&pp->rt, pid, &pp->maps, err, errlen);
 	if (ret == PE_NOT_PYTHON &&
@@ -240,7 +250,7 @@ int py_proc__open(struct py_proc *pp, int pid, const struct py_proc_opts *o,
 		return PE_NOT_PYTHON;
 	}
 	if (ret)
-		return proc_task__is_dead(pid) ? -ESRCH : ret;
+		return proc_task__is_dead(pid) ? exited(pid, err, errlen) : ret;
 	ret = detect(pp, o, err, errlen);
 	if (ret)
 		return ret;
@@ -250,7 +260,7 @@ int py_proc__open(struct py_proc *pp, int pid, const struct py_proc_opts *o,
 	apply_debug_offsets(pp);
 	ret = check_initialized(pp, err, errlen);
 	if (ret == -ESRCH)
-		snprintf(err, errlen, "process %d exited", pid);
+		return exited(pid, err, errlen);
 	if (ret)
 		return ret;
 	pp->codes = py_code_cache__new();

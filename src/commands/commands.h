@@ -53,7 +53,13 @@ int cmd_record(int argc, char **argv);
  */
 int cmd_open_target(struct py_proc *pp, int pid, const unsigned version[2]);
 
-/* Print the error (and hint) for a failed read of a running target. */
+/*
+ * Print the error (and hint) for @err; @detail, when given, is the core
+ * module's one-line explanation.
+ */
 int cmd_report_error(int pid, int err, const char *detail);
+
+/* The same for a failure after the target was opened successfully. */
+int cmd_report_read_error(int pid, int err);
 
 #endif

@@ -275,8 +275,7 @@ int cmd_dump(int argc, char **argv)
 		return status;
 	ret = take(&pp, &s);
 	if (ret) {
-		status = cmd_report_error(o.pid, ret,
-					  ret == -ESRCH ? "exited" : NULL);
+		status = cmd_report_read_error(o.pid, ret);
 		if (pp.version_forced)
 			hint("the layout of --python-version %u.%u may not be this process's",
 			     o.version[0], o.version[1]);

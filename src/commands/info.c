@@ -191,7 +191,7 @@ int cmd_info(int argc, char **argv)
 		return status;
 	ret = py_snapshot__take(&pp, &s, PY_SNAP_NAMES);
 	if (ret) {
-		status = cmd_report_error(o.pid, ret, NULL);
+		status = cmd_report_read_error(o.pid, ret);
 		if (pp.version_forced)
 			hint("the layout of --python-version %u.%u may not be this process's",
 			     o.version[0], o.version[1]);

@@ -35,8 +35,9 @@ static void permission_hints(int pid)
 int cmd_report_error(int pid, int err, const char *detail)
 {
 	char list[128], fallback[256];
+	bool own = detail && *detail;
 
-	if (!detail || !*detail) {
+	if (!own) {
 		snprintf(fallback, sizeof(fallback), "cannot read pid %d: %s",
 			 pid, peeka_strerror(err));
 		detail = fallback;
@@ -44,10 +45,10 @@ int cmd_report_error(int pid, int err, const char *detail)
 	switch (err) {
 	case -ESRCH:
 	case -ENOENT:
-		if (detail && strstr(detail, "exited"))
-			return error("process %d exited while being read", pid),
-			       CMD_FAILED;
-		error("no process with pid %d", pid);
+		if (own)
+			error("%s", detail);
+		else
+			error("no process with pid %d", pid);
 		return CMD_FAILED;
 	case -EPERM:
 	case -EACCES:
@@ -76,6 +77,15 @@ int cmd_report_error(int pid, int err, const char *detail)
 			error("cannot read pid %d: %s", pid, peeka_strerror(err));
 		return CMD_FAILED;
 	}
+}
+
+int cmd_report_read_error(int pid, int err)
+{
+	char msg[96];
+
+	/* The target was opened, so a missing process has exited since. */
+	snprintf(msg, sizeof(msg), "process %d exited while being read", pid);
+	return cmd_report_error(pid, err, err == -ESRCH ? msg : NULL);
 }
 
 int cmd_open_target(struct py_proc *pp, int pid, const unsigned version[2])
