@@ -295,19 +295,26 @@ START_TEST(test_dump_in_container)
 	}
 	ck_assert_int_gt(target, 0);
 	snprintf(out, sizeof(out), "%s/dump.json", c.dir);
-	snprintf(cmd, sizeof(cmd), "%s dump --json --pid %d > '%s'", tu_peeka(),
-		 target, out);
-	rc = tu_run(cmd, 60, NULL, &err);
-	ck_assert_msg(rc == 0 && !err[0], "%s: %d %s", in->label, rc, err);
-	free(err);
-	snprintf(cmd, sizeof(cmd),
-		 "'%s' tests/integration/compare_dump.py '%s' '%s' --pid-ns %d",
-		 in->launcher, truth, out, target);
-	rc = tu_run(cmd, 60, &cout, &err);
-	/* 3: only the spinning thread was caught waiting for the GIL. */
-	ck_assert_msg(rc == 0 || rc == 3, "%s: %s%s", in->label, cout, err);
-	free(cout);
-	free(err);
+	/* 3: only the spinning thread was caught waiting for the GIL: dump
+	 * again (at most 5 times) rather than accept it. */
+	for (int attempt = 0; attempt < 5; attempt++) {
+		snprintf(cmd, sizeof(cmd), "%s dump --json --pid %d > '%s'",
+			 tu_peeka(), target, out);
+		rc = tu_run(cmd, 60, NULL, &err);
+		ck_assert_msg(rc == 0 && !err[0], "%s: %d %s", in->label, rc, err);
+		free(err);
+		snprintf(cmd, sizeof(cmd),
+			 "'%s' tests/integration/compare_dump.py '%s' '%s' --pid-ns %d",
+			 in->launcher, truth, out, target);
+		rc = tu_run(cmd, 60, &cout, &err);
+		ck_assert_msg(rc == 0 || rc == 3, "%s: %s%s", in->label, cout, err);
+		free(cout);
+		free(err);
+		if (rc == 0)
+			break;
+	}
+	ck_assert_msg(rc == 0, "%s: the busy thread was never seen active",
+		      in->label);
 	tu_child_kill(&c);
 	unlink(truth);
 	rmdir(mnt);
