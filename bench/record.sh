@@ -7,8 +7,8 @@
 #   2. the rate peeka sustains on one busy thread (depth 50): achieved/nominal
 #      at 1 kHz and 10 kHz, and the highest rate of a ladder with no deadline
 #      skipped;
-#   3. peeka's own CPU use (user+sys / wall, % of one core) at 100 and 1000 Hz
-#      on an 8-thread target;
+#   3. peeka's own CPU use (user+sys / wall, % of one core) at 1000 Hz on one
+#      busy thread at depth 50, and at 100 and 1000 Hz on an 8-thread target;
 #   4. the slowdown of a fixed CPU-bound job run under `peeka record -- ...`
 #      at 100 and 1000 Hz (median of the job's self-timed wall time, runs
 #      interleaved with plain runs);
@@ -294,6 +294,8 @@ legend:
   max0skip    highest ladder rate (Hz) with no deadline skipped (best of the tries);
               "<1000" when every rung skipped some. On a shared box a few skips per run
               come from preemption: see the skip counts in the details
+  cpu1t       peeka's CPU (user+sys)/wall in % of one core at 1000 Hz on one busy thread at
+              depth 50 (median of the cost runs; includes start-up, about 4 ms)
   cpu100/1k   peeka's CPU (user+sys)/wall in % of one core at 100 / 1000 Hz (8-thread target)
   slow100/1k  slowdown of fixed_work.py under `peeka record --` at 100 / 1000 Hz, in %:
               median of its self-timed wall time vs median of plain runs (noise: a few %)
@@ -308,10 +310,10 @@ else
 fi
 echo
 
-HDR_FMT='%-12s %-7s %7s %7s %8s %6s %7s %8s %6s %6s %7s %7s %6s %5s\n'
+HDR_FMT='%-12s %-7s %7s %7s %8s %6s %7s %8s %6s %6s %6s %7s %7s %6s %5s\n'
 # shellcheck disable=SC2059
 printf "$HDR_FMT" interpreter version cost@10 cost@50 cost@200 ach1k% ach10k% \
-	max0skip cpu100 cpu1k slow100 slow1k rssMB err%
+	max0skip cpu1t cpu100 cpu1k slow100 slow1k rssMB err%
 DETAILS=()
 COMPARE=()
 
@@ -320,7 +322,7 @@ for entry in "${PYTHONS[@]}"; do
 	IFS=$'\t' read -r label _ _ py full <<<"$entry"
 	ERRPCTS=()
 	declare -A cost=() worst=()
-	ladder_txt='' t8_100=NA t8_1k=NA
+	ladder_txt='' t8_100=NA t8_1k=NA cpu1t=NA
 	unset o_cpu_py_spy o_rss_py_spy o_cpu_austin o_rss_austin
 
 	# 1 and 2: one busy thread at depths 10, 50, 200; the ladder at 50.
@@ -328,11 +330,13 @@ for entry in "${PYTHONS[@]}"; do
 		note "$label: cost at depth $d"
 		cost[$d]=NA worst[$d]=NA
 		start_target bench/targets/deep.py "$d" "$TARGET_TIMEOUT" || continue
-		means=() worsts=()
+		means=() worsts=() cpus=()
 		for ((i = 1; i <= COST_RUNS; i++)); do
 			peeka_pid "cost depth $d run $i" "$TPID" 1000 "$COST_DUR"
 			means+=("$S_MEAN") worsts+=("$S_WORST")
+			cpus+=("$(calc "100 * $R_CPU / $R_WALL")")
 		done
+		((d == 50)) && cpu1t=$(median "${cpus[@]}")
 		cost[$d]=$(median "${means[@]}")
 		worst[$d]=$(maxof "${worsts[@]}")
 		if ((d == 50)); then
@@ -411,7 +415,7 @@ for entry in "${PYTHONS[@]}"; do
 	printf "$HDR_FMT" "$label" "$full" "$(fmt %.1f "${cost[10]}")" \
 		"$(fmt %.1f "${cost[50]}")" "$(fmt %.1f "${cost[200]}")" \
 		"$(fmt %.1f "$ach1k")" "$(fmt %.1f "$ach10k")" "$max0" \
-		"$(fmt %.1f "$cpu100")" "$(fmt %.1f "$cpu1k")" \
+		"$(fmt %.1f "$cpu1t")" "$(fmt %.1f "$cpu100")" "$(fmt %.1f "$cpu1k")" \
 		"$(fmt %+.1f "$slow100")" "$(fmt %+.1f "$slow1k")" \
 		"$(fmt %.1f "$rss")" "$(fmt %.1f "${errmax:-NA}")"
 

@@ -5,6 +5,8 @@
  */
 #include "proc_mem.h"
 
+#include "proc_replay.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -85,12 +87,90 @@ int proc_mem__read(struct proc_mem *pm, uint64_t addr, void *buf, size_t len)
 		return 0;
 	if (addr == 0 || addr + len < addr)
 		return -EFAULT;
+	if (pm->replay && proc_replay__serve(pm->replay, addr, buf, len))
+		return 0;
 	ret = read_some(pm, addr, buf, len, &got);
 	if (ret)
 		return ret;
 	pm->reads++;
 	pm->bytes += got;
-	return got == len ? 0 : -EFAULT;
+	if (got != len)
+		return -EFAULT;
+	if (pm->replay)
+		proc_replay__note(pm->replay, addr, len);
+	return 0;
+}
+
+#define READ_EACH_MAX 256
+
+/* One vector read of the ranges idx[0..n); an unreadable range is
+ * skipped and the read goes on after it. */
+static int read_each_live(struct proc_mem *pm, const struct iovec *local,
+			  const uint64_t *addr, const size_t *idx, size_t n,
+			  bool *ok)
+{
+	struct iovec l[READ_EACH_MAX], r[READ_EACH_MAX];
+	size_t from = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		l[i] = local[idx[i]];
+		r[i] = (struct iovec){ (void *)(uintptr_t)addr[idx[i]],
+				       local[idx[i]].iov_len };
+	}
+	while (from < n) {
+		ssize_t got = pm->mem_fd >= 0 ? -1 :
+			process_vm_readv(pm->pid, l + from, n - from,
+					 r + from, n - from, 0);
+		size_t i = from;
+
+		if (got < 0 && (pm->mem_fd >= 0 || errno == ENOSYS)) {
+			for (; i < n; i++)
+				ok[idx[i]] = !proc_mem__read(pm, addr[idx[i]],
+							     l[i].iov_base,
+							     l[i].iov_len);
+			return 0;
+		}
+		if (got < 0 && errno != EFAULT)
+			return -errno;
+		if (got < 0)
+			got = 0;
+		pm->reads++;
+		pm->bytes += (uint64_t)got;
+		for (; i < n && (size_t)got >= l[i].iov_len; i++) {
+			got -= (ssize_t)l[i].iov_len;
+			ok[idx[i]] = true;
+			if (pm->replay)
+				proc_replay__note(pm->replay, addr[idx[i]],
+						  l[i].iov_len);
+		}
+		from = i + 1;   /* l[i] could not be read whole */
+	}
+	return 0;
+}
+
+int proc_mem__read_each(struct proc_mem *pm, const struct iovec *local,
+			const uint64_t *addr, size_t n, bool *ok)
+{
+	size_t idx[READ_EACH_MAX], k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		ok[i] = pm->replay &&
+			proc_replay__serve(pm->replay, addr[i],
+					   local[i].iov_base, local[i].iov_len);
+		if (ok[i])
+			continue;
+		idx[k++] = i;
+		if (k == READ_EACH_MAX || i + 1 == n) {
+			int ret = read_each_live(pm, local, addr, idx, k, ok);
+
+			if (ret)
+				return ret;
+			k = 0;
+		}
+	}
+	if (k)
+		return read_each_live(pm, local, addr, idx, k, ok);
+	return 0;
 }
 
 int proc_mem__read_u64(struct proc_mem *pm, uint64_t addr, uint64_t *out)

@@ -265,28 +265,25 @@ static int validate_batch(struct py_proc *pp, const uint64_t *addrs,
 {
 	const struct py_layout *l = &pp->layout;
 	size_t len = (size_t)l->v[LF_code___size__];
-	struct iovec local[VALIDATE_BATCH], remote[VALIDATE_BATCH];
+	struct iovec local[VALIDATE_BATCH];
+	bool ok[VALIDATE_BATCH];
 	struct py_code_cache *c = pp->codes;
-	ssize_t got;
-	int stale = 0;
+	int stale = 0, ret;
 
 	if (!n || n > VALIDATE_BATCH)
 		return 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		local[i] = (struct iovec){ bufs[i], len };
-		remote[i] = (struct iovec){ (void *)(uintptr_t)addrs[i], len };
-	}
-	got = process_vm_readv(pp->pid, local, n, remote, n, 0);
-	if (got < 0)
-		return errno == ESRCH ? -ESRCH : 0;
+	ret = proc_mem__read_each(&pp->mem, local, addrs, n, ok);
+	if (ret)
+		return ret;
 	for (size_t i = 0; i < n; i++) {
 		size_t s = slot_of(c, addrs[i]);
 
 		if (s >= c->cap || !c->slots[s])
 			continue;
-		if ((size_t)got >= (i + 1) * len &&
-		    still_same(l, c->slots[s], bufs[i], len,
-			       pp->rt.sym[PY_SYM_code_type]))
+		if (ok[i] && still_same(l, c->slots[s], bufs[i], len,
+					pp->rt.sym[PY_SYM_code_type]))
 			continue;
 		if (retire(c, s))
 			return -ENOMEM;
@@ -316,6 +313,14 @@ int py_code__validate(struct py_proc *pp, const uint64_t *addrs, size_t n)
 int py_code__line(const struct py_proc *pp, const struct py_code *c,
 		  int64_t addrq)
 {
-	return py_linetable__line(pp->layout.minor, c->linetable,
-				  c->linetable_len, c->firstlineno, addrq);
+	struct py_code *m = (struct py_code *)c;   /* the memo only */
+	size_t k = (size_t)(addrq >> 1) & (PY_CODE_LINE_MEMO - 1);
+
+	if (m->memo_q[k] == addrq + 1)
+		return m->memo_line[k];
+	m->memo_line[k] = py_linetable__line(pp->layout.minor, c->linetable,
+					     c->linetable_len, c->firstlineno,
+					     addrq);
+	m->memo_q[k] = addrq + 1;
+	return m->memo_line[k];
 }

@@ -11,6 +11,8 @@
 
 #include "py_proc.h"
 
+#define PY_CODE_LINE_MEMO 8   /* power of two */
+
 struct py_code {
 	uint64_t addr;
 	uint64_t raw[4];     /* co_filename, co_name, co_qualname, co_linetable
@@ -28,6 +30,9 @@ struct py_code {
 	uint64_t varnames, cellvars, freevars;        /* <=3.10 tuples */
 	uint64_t localsplusnames, localspluskinds;    /* 3.11+ */
 	uint64_t tlbc;       /* 3.14t: _PyCodeArray of per-thread bytecode */
+	/* Recent py_code__line answers: addrq + 1 (0 = empty) and line. */
+	int64_t memo_q[PY_CODE_LINE_MEMO];
+	int memo_line[PY_CODE_LINE_MEMO];
 };
 
 struct py_code_cache;
@@ -52,7 +57,10 @@ int py_code__get(struct py_proc *pp, uint64_t addr,
  */
 int py_code__validate(struct py_proc *pp, const uint64_t *addrs, size_t n);
 
-/* The line of byte offset @addrq in @c, or -1 when it has none. */
+/*
+ * The line of byte offset @addrq in @c, or -1 when it has none.  Answers
+ * are memoised in @c (the code object is immutable; only the memo changes).
+ */
 int py_code__line(const struct py_proc *pp, const struct py_code *c,
 		  int64_t addrq);
 

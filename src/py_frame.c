@@ -44,11 +44,36 @@ static bool cycle_step(struct cycle *c, uint64_t addr)
 	return false;
 }
 
+/*
+ * The bytes of a frame object the walk needs: up to the end of the last of
+ * f_back, f_code and f_lasti (a fifth of the object on 3.8, which ends in
+ * the block stack), not the whole object.
+ */
+static size_t frame_object_prefix(const struct py_layout *l)
+{
+	const enum layout_field need[] = { LF_frameobj_f_back,
+					   LF_frameobj_f_code,
+					   LF_frameobj_f_lasti };
+	size_t end = 0;
+
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		size_t e;
+
+		if (!layout_has(l, need[i]) || l->v[need[i]] < 0)
+			continue;
+		e = (size_t)l->v[need[i]] +
+		    layout_kind_width(layout_field_kind(need[i]));
+		if (e > end)
+			end = e;
+	}
+	return end ? end : (size_t)l->v[LF_frameobj___size__];
+}
+
 static int walk_frame_objects(struct py_proc *pp, uint64_t addr,
 			      struct py_frame *out, size_t cap, size_t *n)
 {
 	const struct py_layout *l = &pp->layout;
-	size_t len = (size_t)l->v[LF_frameobj___size__];
+	size_t len = frame_object_prefix(l);
 	struct cycle cy = { 0, 1, 0 };
 	unsigned char buf[FRAME_BUF_MAX];
 
@@ -205,15 +230,19 @@ static int load_previous_chunk(struct py_proc *pp, struct py_frame_chunks *fc)
 	return load_chunk(pp, fc, prev, data + top * 8);
 }
 
-/* Frame bytes from a chunk copy, else from the target. */
+/*
+ * The frame's bytes: *out points into a chunk copy, else into @buf after
+ * a read from the target.
+ */
 static int frame_bytes(struct py_proc *pp, struct py_frame_chunks *fc,
-		       uint64_t addr, void *buf, size_t len)
+		       uint64_t addr, unsigned char *buf, size_t len,
+		       const unsigned char **out)
 {
 	for (int pass = 0; fc && pass < 2; pass++) {
 		for (size_t i = 0; i < fc->n; i++)
 			if (addr >= fc->addr[i] &&
 			    addr + len <= fc->addr[i] + fc->len[i]) {
-				memcpy(buf, fc->buf[i] + (addr - fc->addr[i]), len);
+				*out = fc->buf[i] + (addr - fc->addr[i]);
 				fc->hits++;
 				return 0;
 			}
@@ -223,6 +252,7 @@ static int frame_bytes(struct py_proc *pp, struct py_frame_chunks *fc,
 	}
 	if (fc)
 		fc->misses++;
+	*out = buf;
 	return py_proc__read(pp, addr, buf, len);
 }
 
@@ -234,6 +264,7 @@ static int walk_iframes(struct py_proc *pp, struct py_frame_chunks *fc,
 	size_t len = (size_t)l->v[LF_iframe___size__];
 	struct cycle cy = { 0, 1, 0 };
 	unsigned char buf[FRAME_BUF_MAX];
+	const unsigned char *fb;
 	size_t steps = 0;
 	bool shim = true;
 
@@ -246,16 +277,16 @@ static int walk_iframes(struct py_proc *pp, struct py_frame_chunks *fc,
 			return PE_TOO_DEEP;
 		if (!py_ptr_ok(addr) || cycle_step(&cy, addr))
 			return PE_CORRUPT;
-		ret = frame_bytes(pp, fc, addr, buf, len);
+		ret = frame_bytes(pp, fc, addr, buf, len, &fb);
 		if (ret)
 			return ret == -ESRCH ? ret : PE_TORN;
-		shim = is_shim(l, (unsigned)py_get(l, buf, len, LF_iframe_owner));
-		ret = read_iframe(pp, addr, buf, len, &out[*n]);
+		shim = is_shim(l, (unsigned)py_get(l, fb, len, LF_iframe_owner));
+		ret = read_iframe(pp, addr, fb, len, &out[*n]);
 		if (ret < 0)
 			return ret;
 		if (ret == 0)
 			(*n)++;
-		addr = py_get(l, buf, len, LF_iframe_previous);
+		addr = py_get(l, fb, len, LF_iframe_previous);
 	}
 	/*
 	 * From 3.12 every chain C entered ends in an entry (shim) frame: a
@@ -322,6 +353,13 @@ int py_frame__walk_chunked(struct py_proc *pp, const void *tbuf, size_t tlen,
 	uint64_t top_ptr = py_get(l, tbuf, tlen, LF_tstate_datastack_top);
 
 	fc->n = 0;
+	/*
+	 * Up to the end of the page that holds the top: the page is mapped
+	 * (its first bytes are in use), and a stack that grows or shrinks
+	 * within it asks for the same range next sample, which a replay
+	 * round then serves from its fetch.
+	 */
+	top_ptr = (top_ptr + 4095) & ~(uint64_t)4095;
 	if (layout_has(l, LF_tstate_datastack_chunk) && py_ptr_ok(chunk) &&
 	    top_ptr > chunk && top_ptr - chunk <= PY_FRAME_CHUNK_MAX)
 		load_chunk(pp, fc, chunk, (size_t)(top_ptr - chunk));

@@ -15,53 +15,6 @@
 #include "proc_task.h"
 #include "py_code.h"
 
-/* A scalar of kind @k at @p, sign- or zero-extended to 64 bits. */
-static uint64_t decode(enum layout_kind k, const unsigned char *p)
-{
-	uint64_t v8;
-	uint32_t u32;
-	int32_t i32;
-
-	switch (k) {
-	case LK_I8:
-		return (uint64_t)(int64_t)(int8_t)p[0];
-	case LK_U8:
-		return p[0];
-	case LK_I32:
-		memcpy(&i32, p, 4);
-		return (uint64_t)(int64_t)i32;
-	case LK_U32:
-		memcpy(&u32, p, 4);
-		return u32;
-	default:
-		memcpy(&v8, p, 8);
-		return v8;
-	}
-}
-
-int py_field(const struct py_layout *l, const void *buf, size_t len,
-	     enum layout_field f, uint64_t *out)
-{
-	enum layout_kind k = layout_field_kind(f);
-	size_t w = layout_kind_width(k);
-	int64_t off = l->v[f];
-
-	if (off == LAYOUT_NONE)
-		return -ENOENT;
-	if (!w || off < 0 || (uint64_t)off + w > len)
-		return -ERANGE;
-	*out = decode(k, (const unsigned char *)buf + off);
-	return 0;
-}
-
-uint64_t py_get(const struct py_layout *l, const void *buf, size_t len,
-		enum layout_field f)
-{
-	uint64_t v;
-
-	return py_field(l, buf, len, f, &v) ? 0 : v;
-}
-
 int py_read_field(struct py_proc *pp, uint64_t obj, enum layout_field f,
 		  uint64_t *out)
 {
@@ -76,7 +29,7 @@ int py_read_field(struct py_proc *pp, uint64_t obj, enum layout_field f,
 		return -ERANGE;
 	ret = py_proc__read(pp, obj + (uint64_t)pp->layout.v[f], buf, w);
 	if (!ret)
-		*out = decode(k, buf);
+		*out = py_decode(k, buf);
 	return ret;
 }
 

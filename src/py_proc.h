@@ -8,9 +8,11 @@
 #ifndef PEEKA_PY_PROC_H
 #define PEEKA_PY_PROC_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cpython_layouts/layout.h"
 #include "proc_maps.h"
@@ -69,18 +71,59 @@ static inline int py_proc__read(struct py_proc *pp, uint64_t addr, void *buf,
 	return proc_mem__read(&pp->mem, addr, buf, len);
 }
 
+/* A scalar of kind @k at @p, sign- or zero-extended to 64 bits. */
+static inline uint64_t py_decode(enum layout_kind k, const unsigned char *p)
+{
+	uint64_t v8;
+	uint32_t u32;
+	int32_t i32;
+
+	switch (k) {
+	case LK_I8:
+		return (uint64_t)(int64_t)(int8_t)p[0];
+	case LK_U8:
+		return p[0];
+	case LK_I32:
+		memcpy(&i32, p, 4);
+		return (uint64_t)(int64_t)i32;
+	case LK_U32:
+		memcpy(&u32, p, 4);
+		return u32;
+	default:
+		memcpy(&v8, p, 8);
+		return v8;
+	}
+}
+
 /*
  * Read field @f from @buf, a local copy of @len bytes of a structure.
  * Scalars are sign- or zero-extended to 64 bits.  Returns 0, -ENOENT when
  * the field does not exist in this version, -ERANGE when it lies outside
- * the copy.
+ * the copy.  Inline: the walkers call it for every field of every frame.
  */
-int py_field(const struct py_layout *l, const void *buf, size_t len,
-	     enum layout_field f, uint64_t *out);
+static inline int py_field(const struct py_layout *l, const void *buf,
+			   size_t len, enum layout_field f, uint64_t *out)
+{
+	enum layout_kind k = layout_field_kind(f);
+	size_t w = layout_kind_width(k);
+	int64_t off = l->v[f];
+
+	if (off == LAYOUT_NONE)
+		return -ENOENT;
+	if (!w || off < 0 || (uint64_t)off + w > len)
+		return -ERANGE;
+	*out = py_decode(k, (const unsigned char *)buf + off);
+	return 0;
+}
 
 /* Like py_field but returns 0 for absent or out-of-range fields. */
-uint64_t py_get(const struct py_layout *l, const void *buf, size_t len,
-		enum layout_field f);
+static inline uint64_t py_get(const struct py_layout *l, const void *buf,
+			      size_t len, enum layout_field f)
+{
+	uint64_t v;
+
+	return py_field(l, buf, len, f, &v) ? 0 : v;
+}
 
 /* Read a pointer-sized remote field at @obj + offset of @f. */
 int py_read_field(struct py_proc *pp, uint64_t obj, enum layout_field f,

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "proc_replay.h"
 #include "proc_stop.h"
 #include "proc_task.h"
 #include "py_code.h"
@@ -53,6 +54,8 @@ struct py_sampler {
 	size_t nthreads;
 	bool same_ns;
 	bool blocking;
+	enum py_sample_skip skip;
+	struct proc_replay *rp;
 	uint64_t interps[MAX_INTERPS_CACHED];
 	size_t ninterps;
 	uint64_t interps_at;
@@ -64,6 +67,11 @@ struct py_sampler {
 void py_sampler__set_blocking(struct py_sampler *s, bool on)
 {
 	s->blocking = on;
+}
+
+void py_sampler__set_skip(struct py_sampler *s, enum py_sample_skip skip)
+{
+	s->skip = skip;
 }
 
 static uint64_t now_ns(void)
@@ -83,8 +91,9 @@ struct py_sampler *py_sampler__new(struct py_proc *pp)
 	s->pp = pp;
 	s->frames = calloc(PY_FRAME_MAX_DEPTH, sizeof(*s->frames));
 	s->t = calloc(MAX_TRACKED, sizeof(*s->t));
+	s->rp = proc_replay__new();
 	s->same_ns = proc_task__same_pidns(pp->pid);
-	if (!s->frames || !s->t) {
+	if (!s->frames || !s->t || !s->rp) {
 		py_sampler__free(s);
 		return NULL;
 	}
@@ -99,6 +108,7 @@ void py_sampler__free(struct py_sampler *s)
 		if (s->t[i].stat_fd > 0)
 			close(s->t[i].stat_fd);
 	py_frame_chunks__release(&s->fc);
+	proc_replay__free(s->rp);
 	free(s->frames);
 	free(s->t);
 	free(s);
@@ -138,11 +148,17 @@ static struct tracked *add(struct py_sampler *s, uint64_t thread_id)
 /* Names and native ids of every thread, from one full snapshot. */
 static void refresh_names(struct py_sampler *s)
 {
+	struct proc_replay *rp = s->pp->mem.replay;
 	struct py_snapshot snap;
+	int ret;
 
 	s->last_refresh = now_ns();
 	s->st.name_refreshes++;
-	if (py_snapshot__take(s->pp, &snap, PY_SNAP_NAMES))
+	/* A one-off read: live, and kept out of the next round's fetch. */
+	s->pp->mem.replay = NULL;
+	ret = py_snapshot__take(s->pp, &snap, PY_SNAP_NAMES);
+	s->pp->mem.replay = rp;
+	if (ret)
 		return;
 	for (size_t i = 0; i < snap.n; i++) {
 		const struct py_thread *pt = &snap.threads[i];
@@ -269,6 +285,9 @@ static int walk_with_retry(struct py_sampler *s, uint64_t ts, size_t len,
 
 	for (int i = 0; !ret && out->err == PE_TORN && i < 2; i++) {
 		s->st.retries++;
+		/* The fetched copy holds the torn state: read afresh. */
+		if (s->pp->mem.replay)
+			proc_replay__invalidate(s->pp->mem.replay);
 		if (py_proc__read(s->pp, ts, s->tbuf, len))
 			break;
 		ret = walk_thread(s, len, out);
@@ -301,6 +320,15 @@ static int walk_stopped(struct py_sampler *s, uint64_t ts, size_t len,
 	return ret == -ESRCH ? ret : ret ? PE_TORN : 0;
 }
 
+static int skip_thread(struct py_sampler *s, struct py_sample_thread *out,
+		       py_sample_fn fn, void *ctx)
+{
+	out->skipped = true;
+	s->st.skipped++;
+	s->nthreads++;
+	return fn(ctx, out);
+}
+
 static int sample_thread(struct py_sampler *s, uint64_t ts, size_t len,
 			 uint64_t holder, py_sample_fn fn, void *ctx)
 {
@@ -319,10 +347,15 @@ static int sample_thread(struct py_sampler *s, uint64_t ts, size_t len,
 		out.name = t->has_name ? t->name : NULL;
 	}
 	out.gil = py_thread__holds_gil(l, s->tbuf, len, ts, holder);
+	out.os_state = '?';
+	if (s->skip == PY_SKIP_NOT_GIL && !out.gil)
+		return skip_thread(s, &out, fn, ctx);
 	/* Before any stop: a stopped thread would read as 't'.  The GIL
 	 * holder is active whatever its state, so skip the read then. */
 	out.os_state = out.gil ? 'R' : os_state(s, t);
 	out.active = out.gil || out.os_state == 'R';
+	if (s->skip == PY_SKIP_IDLE && !out.active)
+		return skip_thread(s, &out, fn, ctx);
 	if (s->blocking && out.native_id)
 		ret = walk_stopped(s, ts, len, &out);
 	else
@@ -410,6 +443,27 @@ static int load_interps(struct py_sampler *s)
 	return ret;
 }
 
+/* Start a replay round, unless blocking (reads must follow each stop). */
+static int replay_begin(struct py_sampler *s)
+{
+	if (s->blocking)
+		return 0;
+	s->pp->mem.replay = s->rp;
+	return proc_replay__begin(s->rp, s->pp->pid);
+}
+
+static void replay_end(struct py_sampler *s)
+{
+	const struct proc_replay_stats *rs = proc_replay__stats(s->rp);
+
+	if (s->pp->mem.replay != s->rp)
+		return;
+	proc_replay__end(s->rp);
+	s->pp->mem.replay = NULL;
+	s->st.replay_hits = rs->hits;
+	s->st.replay_misses = rs->misses;
+}
+
 int py_sampler__take(struct py_sampler *s, py_sample_fn fn, void *ctx)
 {
 	struct py_proc *pp = s->pp;
@@ -417,7 +471,9 @@ int py_sampler__take(struct py_sampler *s, py_sample_fn fn, void *ctx)
 
 	s->st.samples++;
 	s->nthreads = 0;
-	ret = load_interps(s);
+	ret = replay_begin(s);
+	if (!ret)
+		ret = load_interps(s);
 	for (size_t i = 0; !ret && i < s->ninterps; i++) {
 		ret = sample_interp(s, s->interps[i], fn, ctx);
 		if (ret == PE_TORN) {
@@ -428,6 +484,7 @@ int py_sampler__take(struct py_sampler *s, py_sample_fn fn, void *ctx)
 			break;
 		}
 	}
+	replay_end(s);
 	if ((s->st.samples & 63) == 0)
 		forget_gone(s);
 	if (ret && ret != -ESRCH && proc_task__is_dead(pp->pid))

@@ -4,7 +4,9 @@
  * kept between samples: thread names and native ids (refreshed only when a
  * new thread appears), open /proc stat files, data-stack chunk buffers and
  * the frame array, so that after warm-up a sample allocates nothing and its
- * cost grows only with the stacks.  Never stops the target.
+ * cost grows only with the stacks.  Each sample replays the previous one's
+ * read set in one vector read (proc_replay.h), so a steady stack costs one
+ * process_vm_readv.  Never stops the target (unless blocking is asked for).
  */
 #ifndef PEEKA_PY_SAMPLE_H
 #define PEEKA_PY_SAMPLE_H
@@ -27,6 +29,7 @@ struct py_sample_thread {
 	const struct py_frame *frames;  /* innermost first; valid in callback */
 	size_t nframes;
 	int err;                 /* PE_TORN etc.: frames are not usable */
+	bool skipped;            /* not walked: filtered (py_sampler__set_skip) */
 };
 
 struct py_sample_stats {
@@ -37,6 +40,9 @@ struct py_sample_stats {
 	uint64_t stop_failures;  /* --blocking: threads that could not stop */
 	uint64_t stale_codes;    /* code objects re-read after address reuse */
 	uint64_t name_refreshes;
+	uint64_t skipped;        /* threads not walked: filtered out */
+	uint64_t replay_hits;    /* reads served from the round's fetch */
+	uint64_t replay_misses;  /* reads that went to the target */
 };
 
 struct py_sampler;
@@ -62,6 +68,19 @@ const struct py_sample_stats *py_sampler__stats(const struct py_sampler *s);
  * known are read without stopping.
  */
 void py_sampler__set_blocking(struct py_sampler *s, bool on);
+
+/*
+ * Which threads to walk.  A filtered thread is still passed to the
+ * callback, with skipped set and no frames: its GIL and OS state are
+ * known, so the caller can count it.
+ */
+enum py_sample_skip {
+	PY_SKIP_NONE,
+	PY_SKIP_IDLE,      /* walk only threads that run or hold the GIL */
+	PY_SKIP_NOT_GIL,   /* walk only the GIL holder */
+};
+
+void py_sampler__set_skip(struct py_sampler *s, enum py_sample_skip skip);
 
 /* Number of threads seen in the last sample. */
 size_t py_sampler__nthreads(const struct py_sampler *s);

@@ -110,6 +110,8 @@ static void try_open(struct rec_children *k, struct child *c, uint64_t now)
 	rec_children__label(c->pid, c->label, sizeof(c->label));
 	o.process_frame = c->label;
 	c->smp = py_sampler__new(&c->pp);
+	if (c->smp)
+		py_sampler__set_skip(c->smp, rec_collect__skip(&o));
 	if (!c->coll)
 		c->coll = rec_collect__new(k->prof, &o);
 	if (!c->smp || !c->coll) {

@@ -61,6 +61,13 @@ const struct rec_collect_stats *rec_collect__stats(const struct rec_collect *c)
 	return &c->st;
 }
 
+enum py_sample_skip rec_collect__skip(const struct rec_collect_opts *o)
+{
+	if (o->gil_only)
+		return PY_SKIP_NOT_GIL;
+	return o->idle ? PY_SKIP_NONE : PY_SKIP_IDLE;
+}
+
 enum prof_class rec_collect__classify(const struct py_sys_path *sp,
 				      const char *file)
 {
@@ -157,22 +164,23 @@ static size_t root_frames(struct rec_collect *c,
 	return n;
 }
 
+/* Filters first: a thread the sampler skipped has no frames to judge. */
 static bool keep(struct rec_collect *c, const struct py_sample_thread *t)
 {
-	if (t->err) {
-		c->st.torn++;
-		return false;
-	}
-	if (!t->nframes) {
-		c->st.empty++;
-		return false;
-	}
 	if (c->o.gil_only && !t->gil) {
 		c->st.not_gil++;
 		return false;
 	}
 	if (!c->o.idle && !c->o.gil_only && !t->active) {
 		c->st.idle++;
+		return false;
+	}
+	if (t->err) {
+		c->st.torn++;
+		return false;
+	}
+	if (!t->nframes) {
+		c->st.empty++;
 		return false;
 	}
 	return true;

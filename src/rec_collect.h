@@ -56,6 +56,9 @@ int rec_collect__thread(void *ctx, const struct py_sample_thread *t);
 
 const struct rec_collect_stats *rec_collect__stats(const struct rec_collect *c);
 
+/* The threads a sampler need not walk for these options. */
+enum py_sample_skip rec_collect__skip(const struct rec_collect_opts *o);
+
 /* The class of a file name (full path as the interpreter holds it). */
 enum prof_class rec_collect__classify(const struct py_sys_path *sp,
 				      const char *file);

@@ -131,8 +131,10 @@ int recorder__run(struct py_proc *pp, pid_t child, struct profile *prof,
 		r.kids = rec_children__new(pp->pid, prof, &o->collect);
 	}
 	r.smp = py_sampler__new(pp);
-	if (r.smp)
+	if (r.smp) {
 		py_sampler__set_blocking(r.smp, o->blocking);
+		py_sampler__set_skip(r.smp, rec_collect__skip(&o->collect));
+	}
 	r.coll = rec_collect__new(prof, &co);
 	if (!r.smp || !r.coll || (o->subprocesses && !r.kids)) {
 		py_sampler__free(r.smp);

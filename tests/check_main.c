@@ -61,6 +61,7 @@ int main(void)
 	int failed;
 
 	srunner_add_suite(sr, proc_task_suite());
+	srunner_add_suite(sr, proc_replay_suite());
 	srunner_add_suite(sr, elf_sym_suite());
 	srunner_add_suite(sr, layout_suite());
 	srunner_add_suite(sr, debug_offsets_suite());

@@ -5,10 +5,14 @@
  * and naming flag, -- CMD with its exit status, hostile names, and bad
  * input.  Outputs are checked by tests/integration/check_record.py.
  */
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -347,6 +351,64 @@ START_TEST(test_target_exits)
 }
 END_TEST
 
+/*
+ * A second Ctrl-C aborts.  Deterministic: the output is a FIFO whose
+ * reader never reads and whose pipe holds one page, so after the first
+ * SIGINT peeka is stuck writing its (larger) flame graph until the second.
+ */
+START_TEST(test_second_interrupt_aborts)
+{
+	const struct tu_interp *in = interp(0);
+	char *argv[] = { (char *)in->launcher, "fixtures/churn.py", "--seconds",
+			 "30", NULL };
+	char fifo[PATH_MAX + 32], errpath[PATH_MAX + 32], *err;
+	struct tu_child c;
+	int rfd, status = 0;
+	pid_t p;
+
+	ck_assert_int_eq(tu_spawn_ready(&c, argv, 60), 0);
+	snprintf(fifo, sizeof(fifo), "%s/out.svg", c.dir);
+	snprintf(errpath, sizeof(errpath), "%s/err.txt", c.dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	rfd = open(fifo, O_RDONLY | O_NONBLOCK);
+	ck_assert_int_ge(rfd, 0);
+	ck_assert_int_ge(fcntl(rfd, F_SETPIPE_SZ, 4096), 4096);
+	p = fork();
+	ck_assert_int_ge(p, 0);
+	if (!p) {
+		char pid[16];
+		int efd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		snprintf(pid, sizeof(pid), "%d", c.pid);
+		dup2(efd, 2);
+		execl(tu_peeka(), "peeka", "record", "--pid", pid, "-o", fifo,
+		      (char *)NULL);
+		_exit(127);
+	}
+	sleep(1);
+	kill(p, SIGINT);
+	usleep(500000);
+	/* Stopped sampling, blocked in the write: still there. */
+	ck_assert_int_eq(waitpid(p, &status, WNOHANG), 0);
+	kill(p, SIGINT);
+	for (int i = 0; i < 100 && waitpid(p, &status, WNOHANG) == 0; i++)
+		usleep(50000);
+	if (!WIFEXITED(status) && !WIFSIGNALED(status)) {
+		kill(p, SIGKILL);
+		waitpid(p, &status, 0);
+		ck_abort_msg("peeka did not exit on the second SIGINT");
+	}
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 130,
+		      "status 0x%x", status);
+	close(rfd);
+	err = tu_read_file(errpath);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(strstr(err, "interrupted again: aborted"), "%s", err);
+	free(err);
+	tu_child_kill(&c);
+}
+END_TEST
+
 Suite *record_suite(void)
 {
 	const struct tu_interp *all;
@@ -369,6 +431,8 @@ Suite *record_suite(void)
 		tcase_add_test(tc, test_terminal_and_interrupt);
 	if (n)
 		tcase_add_test(tc, test_empty_recording);
+	if (n)
+		tcase_add_test(tc, test_second_interrupt_aborts);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -154,7 +154,7 @@ void tu_child_kill(struct tu_child *c)
 	}
 }
 
-static char *slurp(const char *path)
+char *tu_read_file(const char *path)
 {
 	FILE *f = fopen(path, "r");
 	char *s;
@@ -212,9 +212,9 @@ int tu_run(const char *cmd, int timeout_s, char **out, char **err)
 		usleep(5000);
 	}
 	if (out)
-		*out = slurp(o);
+		*out = tu_read_file(o);
 	if (err)
-		*err = slurp(e);
+		*err = tu_read_file(e);
 	snprintf(rm, sizeof(rm), "rm -rf '%s'", dir);
 	if (system(rm)) {
 		/* best effort */

@@ -49,6 +49,9 @@ void tu_child_kill(struct tu_child *c);
  */
 int tu_run(const char *cmd, int timeout_s, char **out, char **err);
 
+/* The contents of @path ("" when unreadable); caller frees. */
+char *tu_read_file(const char *path);
+
 /* Write @text to @path. */
 void tu_write_file(const char *path, const char *text);
 

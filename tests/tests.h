@@ -7,6 +7,7 @@
 
 Suite *proc_maps_suite(void);
 Suite *proc_task_suite(void);
+Suite *proc_replay_suite(void);
 Suite *elf_sym_suite(void);
 Suite *layout_suite(void);
 Suite *debug_offsets_suite(void);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,10 +31,14 @@ static const char *partial_output;
 
 static void on_signal(int sig)
 {
+	static const char msg[] = "\npeeka: interrupted again: aborted, "
+				  "output not written\n";
+
 	if (sig == SIGINT && ++stop_requests >= 2) {
 		/* A second Ctrl-C aborts: no output. */
 		if (partial_output)
 			unlink(partial_output);
+		(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
 		_exit(130);
 	}
 	if (sig != SIGINT)
@@ -66,6 +71,7 @@ static void show_progress(void *ctx, const struct recorder_progress *p)
 /* Open the output before sampling, so an unwritable path fails early. */
 static FILE *open_output(struct record_opts *o, int pid)
 {
+	struct stat st;
 	FILE *f;
 
 	if (!o->output) {
@@ -83,7 +89,10 @@ static FILE *open_output(struct record_opts *o, int pid)
 		error_errno("cannot write '%s'", o->output);
 		return NULL;
 	}
-	partial_output = o->output;
+	/* Only a regular file is ours to remove on abort (not a FIFO, not
+	 * /dev/stdout). */
+	if (!fstat(fileno(f), &st) && S_ISREG(st.st_mode))
+		partial_output = o->output;
 	return f;
 }
 

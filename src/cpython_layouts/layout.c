@@ -25,7 +25,7 @@ static const char *const field_names[] = {
 #undef LAYOUT_NAME_ITEM
 };
 
-static const enum layout_kind field_kinds[] = {
+const enum layout_kind layout_field_kinds[LF__COUNT] = {
 #define LAYOUT_KIND_ITEM(g, f, k) LK_##k,
 	LAYOUT_FIELDS(LAYOUT_KIND_ITEM)
 #undef LAYOUT_KIND_ITEM
@@ -34,30 +34,6 @@ static const enum layout_kind field_kinds[] = {
 const char *layout_field_name(enum layout_field f)
 {
 	return (unsigned)f < LF__COUNT ? field_names[f] : "?";
-}
-
-enum layout_kind layout_field_kind(enum layout_field f)
-{
-	return field_kinds[f];
-}
-
-size_t layout_kind_width(enum layout_kind k)
-{
-	switch (k) {
-	case LK_PTR:
-	case LK_I64:
-	case LK_U64:
-	case LK_F64:
-		return 8;
-	case LK_I32:
-	case LK_U32:
-		return 4;
-	case LK_I8:
-	case LK_U8:
-		return 1;
-	default:
-		return 0;
-	}
 }
 
 int layout_field_lookup(const char *name)
@@ -207,7 +183,7 @@ int layout_validate(const struct py_layout *l, char *err, size_t errlen)
 		}
 	}
 	for (int f = 0; f < LF__COUNT; f++) {
-		enum layout_kind k = field_kinds[f];
+		enum layout_kind k = layout_field_kinds[f];
 		int64_t size;
 
 		if (k == LK_SIZE || k == LK_CONST || !layout_has(l, f) ||

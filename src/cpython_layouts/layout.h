@@ -248,11 +248,33 @@ static inline int64_t layout_off(const struct py_layout *l, enum layout_field f)
 /* "group.field" for diagnostics and the .tsv parser. */
 const char *layout_field_name(enum layout_field f);
 
+extern const enum layout_kind layout_field_kinds[LF__COUNT];
+
 /* The kind of @f (width of the scalar it names, or SIZE/EMBED/CONST). */
-enum layout_kind layout_field_kind(enum layout_field f);
+static inline enum layout_kind layout_field_kind(enum layout_field f)
+{
+	return layout_field_kinds[f];
+}
 
 /* Width in bytes of a scalar kind; 0 for SIZE, EMBED and CONST. */
-size_t layout_kind_width(enum layout_kind k);
+static inline size_t layout_kind_width(enum layout_kind k)
+{
+	switch (k) {
+	case LK_PTR:
+	case LK_I64:
+	case LK_U64:
+	case LK_F64:
+		return 8;
+	case LK_I32:
+	case LK_U32:
+		return 4;
+	case LK_I8:
+	case LK_U8:
+		return 1;
+	default:
+		return 0;
+	}
+}
 
 /* Look a field up by "group.field"; returns -1 when unknown. */
 int layout_field_lookup(const char *name);
