@@ -130,6 +130,11 @@ trap 'exit 143' TERM
 # Run a private copy, so a rebuild of ./peeka during the run cannot mix binaries.
 PEEKA=$WORK/peeka
 cp ./peeka "$PEEKA"
+FLOOR_BIN=$WORK/clock_floor
+if ! cc -O2 -o "$FLOOR_BIN" bench/clock_floor.c 2>"$WORK/cc.err"; then
+	echo "$PROG: cannot build bench/clock_floor.c: $(head -n 1 "$WORK/cc.err")" >&2
+	FLOOR_BIN=
+fi
 
 note() { printf 'bench: %s\n' "$*" >&2; }
 ANOMALIES=()
@@ -261,6 +266,10 @@ slow() {
 	med=$(median ${fw[$1]})
 	if [[ $med == NA || $base == NA ]]; then echo NA; else calc "100 * ($med / $base - 1)"; fi
 }
+# minus A B: A - B, or NA.
+minus() {
+	if [[ $1 == NA || ${2:-NA} == NA ]]; then echo NA; else calc "$1 - $2"; fi
+}
 # ratio A B: A / B, or NA.
 ratio() {
 	if [[ $1 == NA || ${2:-NA} == NA ]] || [[ $(calc "$2 == 0") == 1 ]]; then
@@ -296,6 +305,7 @@ legend:
               come from preemption: see the skip counts in the details
   cpu1t       peeka's CPU (user+sys)/wall in % of one core at 1000 Hz on one busy thread at
               depth 50 (median of the cost runs; includes start-up, about 4 ms)
+  net1t       cpu1t minus the clock floor above: the sampling's own share
   cpu100/1k   peeka's CPU (user+sys)/wall in % of one core at 100 / 1000 Hz (8-thread target)
   slow100/1k  slowdown of fixed_work.py under `peeka record --` at 100 / 1000 Hz, in %:
               median of its self-timed wall time vs median of plain runs (noise: a few %)
@@ -310,10 +320,27 @@ else
 fi
 echo
 
-HDR_FMT='%-12s %-7s %7s %7s %8s %6s %7s %8s %6s %6s %6s %7s %7s %6s %5s\n'
+# The cost of 1000 wake-ups a second alone (bench/clock_floor.c), measured
+# like peeka's CPU: what no sampler can go below on this machine.
+floor1k=NA
+if [[ -n $FLOOR_BIN ]]; then
+	note "clock floor at 1000 Hz"
+	fl=()
+	for ((i = 1; i <= COST_RUNS; i++)); do
+		rusage "$WORK/ru" "$FLOOR_BIN" 1000 "$COST_DUR" || continue
+		read -r w u s _ <"$WORK/ru"
+		fl+=("$(calc "100 * ($u + $s) / $w")")
+	done
+	((${#fl[@]})) && floor1k=$(median "${fl[@]}")
+fi
+echo "clock floor: a loop that only sleeps to absolute deadlines at 1000 Hz uses $(fmt %.1f "$floor1k")% of a core here"
+echo "(rusage, as peeka's CPU below); net1t = cpu1t minus this floor"
+echo
+
+HDR_FMT='%-12s %-7s %7s %7s %8s %6s %7s %8s %6s %6s %6s %6s %7s %7s %6s %5s\n'
 # shellcheck disable=SC2059
 printf "$HDR_FMT" interpreter version cost@10 cost@50 cost@200 ach1k% ach10k% \
-	max0skip cpu1t cpu100 cpu1k slow100 slow1k rssMB err%
+	max0skip cpu1t net1t cpu100 cpu1k slow100 slow1k rssMB err%
 DETAILS=()
 COMPARE=()
 
@@ -415,7 +442,8 @@ for entry in "${PYTHONS[@]}"; do
 	printf "$HDR_FMT" "$label" "$full" "$(fmt %.1f "${cost[10]}")" \
 		"$(fmt %.1f "${cost[50]}")" "$(fmt %.1f "${cost[200]}")" \
 		"$(fmt %.1f "$ach1k")" "$(fmt %.1f "$ach10k")" "$max0" \
-		"$(fmt %.1f "$cpu1t")" "$(fmt %.1f "$cpu100")" "$(fmt %.1f "$cpu1k")" \
+		"$(fmt %.1f "$cpu1t")" "$(fmt %.1f "$(minus "$cpu1t" "$floor1k")")" \
+		"$(fmt %.1f "$cpu100")" "$(fmt %.1f "$cpu1k")" \
 		"$(fmt %+.1f "$slow100")" "$(fmt %+.1f "$slow1k")" \
 		"$(fmt %.1f "$rss")" "$(fmt %.1f "${errmax:-NA}")"
 

@@ -78,18 +78,13 @@ static int read_some(struct proc_mem *pm, uint64_t addr, void *buf,
 	return 0;
 }
 
-int proc_mem__read(struct proc_mem *pm, uint64_t addr, void *buf, size_t len)
+/* A read from the target itself, logged to the replay when it worked. */
+static int read_live(struct proc_mem *pm, uint64_t addr, void *buf,
+		     size_t len)
 {
 	size_t got;
-	int ret;
+	int ret = read_some(pm, addr, buf, len, &got);
 
-	if (!len)
-		return 0;
-	if (addr == 0 || addr + len < addr)
-		return -EFAULT;
-	if (pm->replay && proc_replay__serve(pm->replay, addr, buf, len))
-		return 0;
-	ret = read_some(pm, addr, buf, len, &got);
 	if (ret)
 		return ret;
 	pm->reads++;
@@ -99,6 +94,17 @@ int proc_mem__read(struct proc_mem *pm, uint64_t addr, void *buf, size_t len)
 	if (pm->replay)
 		proc_replay__note(pm->replay, addr, len);
 	return 0;
+}
+
+int proc_mem__read(struct proc_mem *pm, uint64_t addr, void *buf, size_t len)
+{
+	if (!len)
+		return 0;
+	if (addr == 0 || addr + len < addr)
+		return -EFAULT;
+	if (pm->replay && proc_replay__serve(pm->replay, addr, buf, len))
+		return 0;
+	return read_live(pm, addr, buf, len);
 }
 
 #define READ_EACH_MAX 256
@@ -124,13 +130,17 @@ static int read_each_live(struct proc_mem *pm, const struct iovec *local,
 		size_t i = from;
 
 		if (got < 0 && (pm->mem_fd >= 0 || errno == ENOSYS)) {
-			for (; i < n; i++)
-				ok[idx[i]] = !proc_mem__read(pm, addr[idx[i]],
-							     l[i].iov_base,
-							     l[i].iov_len);
+			for (; i < n; i++) {
+				int ret = read_live(pm, addr[idx[i]],
+						    l[i].iov_base, l[i].iov_len);
+
+				if (ret == -ESRCH)
+					return ret;
+				ok[idx[i]] = !ret;
+			}
 			return 0;
 		}
-		if (got < 0 && errno != EFAULT)
+		if (got < 0 && errno != EFAULT && errno != EIO)
 			return -errno;
 		if (got < 0)
 			got = 0;

@@ -13,7 +13,9 @@
 
 #define MAX_RANGES 1024          /* IOV_MAX on Linux */
 #define MAX_BYTES (4u << 20)     /* per round */
-#define DEDUP 2048               /* power of two, > MAX_RANGES */
+#define DEDUP 2048               /* power of two */
+#define DEDUP_MAX (DEDUP * 3 / 4)  /* entries per round */
+#define DEDUP_PROBE 16
 #define MAX_REFETCH 4            /* unreadable ranges skipped per round */
 
 struct range {
@@ -30,12 +32,14 @@ struct proc_replay {
 	unsigned char *buf;
 	size_t cap;
 	bool serving, logging;
+	bool unsupported;   /* no process_vm_readv: never fetch */
 	/* The ranges read this round, fetched at the next start. */
 	struct range log[MAX_RANGES];
 	size_t nlog, logbytes;
 	uint64_t dedup_addr[DEDUP];
 	uint16_t dedup_idx[DEDUP];
 	uint32_t dedup_gen[DEDUP], gen;
+	size_t ndedup;
 	struct iovec local[MAX_RANGES], remote[MAX_RANGES];
 	struct proc_replay_stats st;
 };
@@ -58,37 +62,43 @@ const struct proc_replay_stats *proc_replay__stats(const struct proc_replay *r)
 	return &r->st;
 }
 
+/* The slot of @addr, or DEDUP when the probe is too long to bother. */
 static size_t dedup_slot(const struct proc_replay *r, uint64_t addr)
 {
 	size_t h = (size_t)((addr >> 3) * 0x9e3779b97f4a7c15ULL) & (DEDUP - 1);
 
-	while (r->dedup_gen[h] == r->gen && r->dedup_addr[h] != addr)
-		h = (h + 1) & (DEDUP - 1);
-	return h;
+	for (int i = 0; i < DEDUP_PROBE; i++, h = (h + 1) & (DEDUP - 1))
+		if (r->dedup_gen[h] != r->gen || r->dedup_addr[h] == addr)
+			return h;
+	return DEDUP;
 }
 
-/* Whether [a, a + alen) and a range starting at @b >= a can be one. */
-static bool near(uint64_t a, size_t alen, uint64_t b)
+static void dedup_add(struct proc_replay *r, size_t h, uint64_t addr,
+		      size_t idx)
+{
+	if (h >= DEDUP || r->ndedup >= DEDUP_MAX)
+		return;
+	r->dedup_gen[h] = r->gen;
+	r->dedup_addr[h] = addr;
+	r->dedup_idx[h] = (uint16_t)idx;
+	r->ndedup++;
+}
+
+/*
+ * Whether a read at @b can extend the range [a, a + alen) forwards: it
+ * overlaps, touches, or starts in the page where the range ends, so any
+ * gap lies in a page that holds readable bytes and is mapped too.  Only
+ * forwards: the fetch copies a range from its start, so a read merged in
+ * front of an earlier one would be copied before it, and a pointer must
+ * never be copied after what it points to.
+ */
+static bool extends(uint64_t a, size_t alen, uint64_t b)
 {
 	uint64_t end = a + alen;
 
+	/* The gap [end, b) lies within the range's last page or b's page. */
 	return b >= a && (b <= end || (b >> 12) == (end >> 12) ||
-			  (b >> 12) == ((end - 1) >> 12));
-}
-
-/* Grow @rg to cover [addr, addr + len), both known readable. */
-static void widen(struct proc_replay *r, struct range *rg, uint64_t addr,
-		  size_t len)
-{
-	uint64_t lo = rg->addr < addr ? rg->addr : addr;
-	uint64_t hi = rg->addr + rg->len > addr + len ? rg->addr + rg->len
-						       : addr + len;
-
-	if (r->logbytes - rg->len + (hi - lo) > MAX_BYTES)
-		return;
-	r->logbytes = r->logbytes - rg->len + (size_t)(hi - lo);
-	rg->addr = lo;
-	rg->len = (size_t)(hi - lo);
+			  ((b - 1) >> 12) == ((end - 1) >> 12));
 }
 
 void proc_replay__note(struct proc_replay *r, uint64_t addr, size_t len)
@@ -99,31 +109,31 @@ void proc_replay__note(struct proc_replay *r, uint64_t addr, size_t len)
 	if (!r->logging || !len)
 		return;
 	h = dedup_slot(r, addr);
-	if (r->dedup_gen[h] == r->gen) {
-		/* Read before (a field of a struct read whole, a retry). */
-		widen(r, &r->log[r->dedup_idx[h]], addr, len);
-		return;
+	if (h < DEDUP && r->dedup_gen[h] == r->gen) {
+		const struct range *rg = &r->log[r->dedup_idx[h]];
+
+		/* Read before in this round (a retry, a field of a struct
+		 * read whole): already fetched next time. */
+		if (addr + len <= rg->addr + rg->len)
+			return;
+		h = DEDUP;
 	}
-	/*
-	 * Overlapping, contiguous or sharing a page with the last range (on
-	 * either side: a frame chain often runs downwards): one range.  The
-	 * gap, if any, lies in a page that holds readable bytes, so it is
-	 * mapped too.
-	 */
-	if (last && (near(last->addr, last->len, addr) ||
-		     near(addr, len, last->addr))) {
-		widen(r, last, addr, len);
-		r->dedup_gen[h] = r->gen;
-		r->dedup_addr[h] = addr;
-		r->dedup_idx[h] = (uint16_t)(r->nlog - 1);
+	if (last && extends(last->addr, last->len, addr)) {
+		uint64_t end = addr + len > last->addr + last->len
+				       ? addr + len : last->addr + last->len;
+		size_t grown = (size_t)(end - last->addr);
+
+		if (r->logbytes - last->len + grown > MAX_BYTES)
+			return;
+		r->logbytes = r->logbytes - last->len + grown;
+		last->len = grown;
+		dedup_add(r, h, addr, r->nlog - 1);
 		return;
 	}
 	if (r->nlog >= MAX_RANGES || r->logbytes + len > MAX_BYTES)
 		return;
 	r->log[r->nlog] = (struct range){ addr, len, 0, false };
-	r->dedup_gen[h] = r->gen;
-	r->dedup_addr[h] = addr;
-	r->dedup_idx[h] = (uint16_t)r->nlog;
+	dedup_add(r, h, addr, r->nlog);
 	r->nlog++;
 	r->logbytes += len;
 }
@@ -180,8 +190,8 @@ int proc_replay__begin(struct proc_replay *r, int pid)
 	int ret = 0;
 
 	r->st.rounds++;
-	r->ncur = r->nlog;
-	for (size_t i = 0; i < r->nlog; i++) {
+	r->ncur = r->unsupported ? 0 : r->nlog;
+	for (size_t i = 0; i < r->ncur; i++) {
 		r->cur[i] = r->log[i];
 		r->cur[i].off = total;
 		r->cur[i].ok = false;
@@ -203,11 +213,12 @@ int proc_replay__begin(struct proc_replay *r, int pid)
 		if (ret) {
 			r->ncur = 0;
 			if (ret == -ENOSYS)
-				ret = 0;   /* /proc/PID/mem only: no replay */
+				r->unsupported = true;  /* /proc/PID/mem only */
 		}
 	}
 	r->nlog = 0;
 	r->logbytes = 0;
+	r->ndedup = 0;
 	if (++r->gen == 0) {
 		memset(r->dedup_gen, 0, sizeof(r->dedup_gen));
 		r->gen = 1;
@@ -250,6 +261,12 @@ bool proc_replay__serve(struct proc_replay *r, uint64_t addr, void *buf,
 		if (++i == r->ncur)
 			i = 0;
 	}
+	/*
+	 * From the first miss on, the round reads live: what it reads next
+	 * may hang off what it just read live, and must not come from the
+	 * older copy (a pointer read after what it points to).
+	 */
+	r->serving = false;
 	r->st.misses++;
 	return false;
 }

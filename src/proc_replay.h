@@ -7,10 +7,13 @@
  * logged ranges are fetched together with one process_vm_readv, and reads
  * that fall inside them are served from that copy.
  *
- * The copy is what a read at the start of the round returns, so callers
- * keep their own consistency checks (a torn walk stays torn); a read
- * outside the copy goes to the target as before.  After a warm-up the
- * module allocates nothing.  It never writes to the target.
+ * Order is kept: the fetch copies ranges in the order they were first
+ * read (a range only grows forwards), and the first read the copy cannot
+ * serve ends serving for the round, so every served read precedes every
+ * live one and a pointer is never read after what it points to.  Served
+ * reads are then what a quick sequence of reads at the round's start
+ * returns, and callers keep their own consistency checks.  After a
+ * warm-up the module allocates nothing.  It never writes to the target.
  */
 #ifndef PEEKA_PROC_REPLAY_H
 #define PEEKA_PROC_REPLAY_H
@@ -50,8 +53,9 @@ void proc_replay__end(struct proc_replay *r);
 
 /*
  * Copy [addr, addr + len) from the fetched ranges into @buf: true when
- * served (and logged).  False outside a round or when no fetched range
- * holds all of it: the caller reads the target and calls proc_replay__note.
+ * served (and logged).  False outside a round, after a miss, or when no
+ * fetched range holds all of it (a miss: serving ends for the round); the
+ * caller then reads the target and calls proc_replay__note.
  */
 bool proc_replay__serve(struct proc_replay *r, uint64_t addr, void *buf,
 			size_t len);

@@ -316,11 +316,15 @@ int py_code__line(const struct py_proc *pp, const struct py_code *c,
 	struct py_code *m = (struct py_code *)c;   /* the memo only */
 	size_t k = (size_t)(addrq >> 1) & (PY_CODE_LINE_MEMO - 1);
 
-	if (m->memo_q[k] == addrq + 1)
+	if (addrq < -2)   /* not memoised: the key would collide with empty */
+		return py_linetable__line(pp->layout.minor, c->linetable,
+					  c->linetable_len, c->firstlineno,
+					  addrq);
+	if (m->memo_q[k] == addrq + 3)
 		return m->memo_line[k];
 	m->memo_line[k] = py_linetable__line(pp->layout.minor, c->linetable,
 					     c->linetable_len, c->firstlineno,
 					     addrq);
-	m->memo_q[k] = addrq + 1;
+	m->memo_q[k] = addrq + 3;
 	return m->memo_line[k];
 }

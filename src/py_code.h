@@ -30,7 +30,7 @@ struct py_code {
 	uint64_t varnames, cellvars, freevars;        /* <=3.10 tuples */
 	uint64_t localsplusnames, localspluskinds;    /* 3.11+ */
 	uint64_t tlbc;       /* 3.14t: _PyCodeArray of per-thread bytecode */
-	/* Recent py_code__line answers: addrq + 1 (0 = empty) and line. */
+	/* Recent py_code__line answers: addrq + 3 (0 = empty) and line. */
 	int64_t memo_q[PY_CODE_LINE_MEMO];
 	int memo_line[PY_CODE_LINE_MEMO];
 };

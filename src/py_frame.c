@@ -187,13 +187,18 @@ void py_frame_chunks__release(struct py_frame_chunks *fc)
 	memset(fc, 0, sizeof(*fc));
 }
 
-/* Copy [addr, addr + len) of the target into slot fc->n. */
+/*
+ * Copy [addr, addr + len) of the target into slot fc->n, of which the
+ * first @used bytes hold frames (the rest, up to a page end, is read only
+ * so that the range stays the same from sample to sample).
+ */
 static int load_chunk(struct py_proc *pp, struct py_frame_chunks *fc,
-		      uint64_t addr, size_t len)
+		      uint64_t addr, size_t len, size_t used)
 {
 	size_t i = fc->n;
 
-	if (i >= PY_FRAME_MAX_CHUNKS || !len || len > PY_FRAME_CHUNK_MAX)
+	if (i >= PY_FRAME_MAX_CHUNKS || !len || len > PY_FRAME_CHUNK_MAX ||
+	    used > len)
 		return -E2BIG;
 	if (fc->cap[i] < len) {
 		unsigned char *nb = realloc(fc->buf[i], len);
@@ -206,7 +211,7 @@ static int load_chunk(struct py_proc *pp, struct py_frame_chunks *fc,
 	if (py_proc__read(pp, addr, fc->buf[i], len))
 		return PE_TORN;
 	fc->addr[i] = addr;
-	fc->len[i] = len;
+	fc->len[i] = used;
 	fc->n++;
 	return 0;
 }
@@ -227,7 +232,7 @@ static int load_previous_chunk(struct py_proc *pp, struct py_frame_chunks *fc)
 	top = py_get(l, head, data, LF_stackchunk_top);
 	if (top > PY_FRAME_CHUNK_MAX / 8)
 		return -ENOENT;
-	return load_chunk(pp, fc, prev, data + top * 8);
+	return load_chunk(pp, fc, prev, data + top * 8, data + top * 8);
 }
 
 /*
@@ -321,8 +326,7 @@ static int top_frame(struct py_proc *pp, const void *tbuf, size_t tlen,
 }
 
 static int walk(struct py_proc *pp, const void *tbuf, size_t tlen,
-		struct py_frame_chunks *fc, struct py_frame *out, size_t cap,
-		size_t *n)
+		struct py_frame *out, size_t cap, size_t *n)
 {
 	const struct py_layout *l = &pp->layout;
 	uint64_t top;
@@ -334,14 +338,14 @@ static int walk(struct py_proc *pp, const void *tbuf, size_t tlen,
 		return ret;
 	if (layout_has(l, LF_tstate_frame))
 		return walk_frame_objects(pp, top, out, cap, n);
-	return walk_iframes(pp, fc, top, out, cap, n);
+	return walk_iframes(pp, NULL, top, out, cap, n);
 }
 
 int py_frame__walk(struct py_proc *pp, uint64_t tstate, const void *tbuf,
 		   size_t tlen, struct py_frame *out, size_t cap, size_t *n)
 {
 	(void)tstate;
-	return walk(pp, tbuf, tlen, NULL, out, cap, n);
+	return walk(pp, tbuf, tlen, out, cap, n);
 }
 
 int py_frame__walk_chunked(struct py_proc *pp, const void *tbuf, size_t tlen,
@@ -351,17 +355,32 @@ int py_frame__walk_chunked(struct py_proc *pp, const void *tbuf, size_t tlen,
 	const struct py_layout *l = &pp->layout;
 	uint64_t chunk = py_get(l, tbuf, tlen, LF_tstate_datastack_chunk);
 	uint64_t top_ptr = py_get(l, tbuf, tlen, LF_tstate_datastack_top);
+	uint64_t top, end;
+	int ret;
 
+	*n = 0;
 	fc->n = 0;
+	if (!layout_has(l, LF_tstate_datastack_chunk))
+		return walk(pp, tbuf, tlen, out, cap, n);
+	/* The innermost frame before the chunk it lies in: a pointer is
+	 * read before what it points to. */
+	ret = top_frame(pp, tbuf, tlen, &top);
+	if (ret)
+		return ret;
 	/*
-	 * Up to the end of the page that holds the top: the page is mapped
-	 * (its first bytes are in use), and a stack that grows or shrinks
-	 * within it asks for the same range next sample, which a replay
-	 * round then serves from its fetch.
+	 * Read up to the end of the page that holds the top: that page is
+	 * mapped (its first bytes are in use), and a stack that grows or
+	 * shrinks within it asks for the same range next sample, which a
+	 * replay round then serves from its fetch.  Only the bytes below
+	 * the top are used as frames.
 	 */
-	top_ptr = (top_ptr + 4095) & ~(uint64_t)4095;
-	if (layout_has(l, LF_tstate_datastack_chunk) && py_ptr_ok(chunk) &&
-	    top_ptr > chunk && top_ptr - chunk <= PY_FRAME_CHUNK_MAX)
-		load_chunk(pp, fc, chunk, (size_t)(top_ptr - chunk));
-	return walk(pp, tbuf, tlen, fc, out, cap, n);
+	end = (top_ptr + 4095) & ~(uint64_t)4095;
+	if (py_ptr_ok(chunk) && top_ptr > chunk &&
+	    top_ptr - chunk <= PY_FRAME_CHUNK_MAX) {
+		if (end - chunk > PY_FRAME_CHUNK_MAX)
+			end = top_ptr;
+		load_chunk(pp, fc, chunk, (size_t)(end - chunk),
+			   (size_t)(top_ptr - chunk));
+	}
+	return walk_iframes(pp, fc, top, out, cap, n);
 }

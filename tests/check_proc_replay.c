@@ -19,8 +19,8 @@
 static struct proc_mem pm;
 static struct proc_replay *rp;
 
-/* Words in pages of their own, so that no two merge into one range. */
-static volatile uint64_t pages[6][512] __attribute__((aligned(4096)));
+/* Words in pages of their own; pages n and n + 2 never merge into one range. */
+static volatile uint64_t pages[8][512] __attribute__((aligned(4096)));
 
 static void setup(void)
 {
@@ -52,7 +52,7 @@ static uint64_t read_u64(const volatile uint64_t *p)
 
 START_TEST(test_second_round_serves_the_memory_of_its_start)
 {
-	volatile uint64_t *a = pages[0], *b = pages[1];
+	volatile uint64_t *a = pages[0], *b = pages[2];
 	const struct proc_replay_stats *st = proc_replay__stats(rp);
 
 	for (int i = 0; i < 4; i++)
@@ -200,6 +200,75 @@ START_TEST(test_gone_process)
 }
 END_TEST
 
+/* After the first read the copy cannot serve, the round reads live. */
+START_TEST(test_first_miss_ends_serving)
+{
+	volatile uint64_t *a = pages[0], *b = pages[1], *c = pages[2];
+	const struct proc_replay_stats *st = proc_replay__stats(rp);
+
+	*a = 1;
+	*b = 2;
+	*c = 3;
+	proc_replay__begin(rp, getpid());
+	read_u64(a);
+	read_u64(b);
+	proc_replay__end(rp);
+	proc_replay__begin(rp, getpid());
+	*a = 10;
+	*b = 20;
+	ck_assert_uint_eq(read_u64(a), 1);    /* served */
+	ck_assert_uint_eq(read_u64(c), 3);    /* a miss */
+	ck_assert_uint_eq(read_u64(b), 20);   /* fetched, but after a miss */
+	ck_assert_uint_eq(st->hits, 1);
+	proc_replay__end(rp);
+}
+END_TEST
+
+/*
+ * Ranges grow only forwards: reads going down a page stay separate
+ * ranges (copied in the order they were read), reads going up merge.
+ */
+START_TEST(test_ranges_grow_forwards_only)
+{
+	volatile uint64_t *p = pages[6];
+	const struct proc_replay_stats *st = proc_replay__stats(rp);
+
+	proc_replay__begin(rp, getpid());
+	for (int i = 7; i >= 0; i--)
+		read_u64(&p[i * 8]);
+	proc_replay__end(rp);
+	proc_replay__begin(rp, getpid());
+	ck_assert_uint_eq(st->fetched, 8);
+	for (int i = 0; i < 8; i++)
+		read_u64(&p[i * 8]);
+	proc_replay__end(rp);
+	proc_replay__begin(rp, getpid());
+	ck_assert_uint_eq(st->fetched, 8 + 1);
+	proc_replay__end(rp);
+}
+END_TEST
+
+/* Many distinct reads in one round: bounded work, no endless probe. */
+START_TEST(test_many_reads_in_one_round)
+{
+	static volatile unsigned char big[64 * 4096]
+		__attribute__((aligned(4096)));
+	const struct proc_replay_stats *st = proc_replay__stats(rp);
+	unsigned char b;
+
+	for (int round = 0; round < 3; round++) {
+		proc_replay__begin(rp, getpid());
+		for (size_t i = 0; i < sizeof(big); i += 16)
+			ck_assert_int_eq(proc_mem__read(&pm, addr_of((const void *)&big[i]),
+							&b, 1), 0);
+		proc_replay__end(rp);
+	}
+	/* 16384 reads going up merge into one range, served whole. */
+	ck_assert_uint_eq(st->fetched, 2);
+	ck_assert_uint_eq(st->hits, 2 * sizeof(big) / 16);
+}
+END_TEST
+
 Suite *proc_replay_suite(void)
 {
 	Suite *s = suite_create("proc_replay");
@@ -211,6 +280,9 @@ Suite *proc_replay_suite(void)
 	tcase_add_test(tc, test_unreadable_range_is_skipped);
 	tcase_add_test(tc, test_read_each_mixes_served_live_and_unreadable);
 	tcase_add_test(tc, test_gone_process);
+	tcase_add_test(tc, test_first_miss_ends_serving);
+	tcase_add_test(tc, test_ranges_grow_forwards_only);
+	tcase_add_test(tc, test_many_reads_in_one_round);
 	suite_add_tcase(s, tc);
 	return s;
 }
