@@ -11,8 +11,9 @@ VERSION := 0.1.0
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DPEEKA_VERSION='"$(VERSION)"' \
-	-Isrc -I$(B)/gen $(shell $(PKG_CONFIG) --cflags libelf 2>/dev/null)
-LIBS = $(shell $(PKG_CONFIG) --libs libelf 2>/dev/null || echo -lelf) -lm
+	-Isrc -I$(B)/gen $(shell $(PKG_CONFIG) --cflags libelf libzstd 2>/dev/null)
+LIBS = $(shell $(PKG_CONFIG) --libs libelf 2>/dev/null || echo -lelf) \
+	$(shell $(PKG_CONFIG) --libs libzstd 2>/dev/null || echo -lzstd) -lm
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

@@ -27,6 +27,10 @@ const char *peeka_strerror(int err)
 		return "a size or depth limit was hit";
 	case PE_FINALIZING:
 		return "the interpreter is shutting down";
+	case PE_NOT_RECORDING:
+		return "not a peeka recording";
+	case PE_FORMAT_VERSION:
+		return "recorded in a newer format than this peeka reads";
 	default:
 		return strerror(err < 0 ? -err : err);
 	}

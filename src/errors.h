@@ -19,6 +19,8 @@ enum peeka_error {
 	PE_NO_SYMBOL = -(PE_BASE + 8),        /* symbol or section not found */
 	PE_TOO_DEEP = -(PE_BASE + 9),         /* a bound was hit (depth, size) */
 	PE_FINALIZING = -(PE_BASE + 10),      /* interpreter shutting down */
+	PE_NOT_RECORDING = -(PE_BASE + 11),   /* not a .peeka recording */
+	PE_FORMAT_VERSION = -(PE_BASE + 12),  /* a recording format too new */
 };
 
 /* A short description of @err (errno or domain code).  Static storage. */

@@ -31,7 +31,22 @@ struct run {
 	uint64_t busy_ns, max_ns;
 	struct rec_children *kids;
 	char root_label[1100];
+	struct rec_write *raw;
+	uint64_t ts;          /* of the sample being taken, since the start */
+	int raw_err;
 };
+
+/* The sampler's callback: the profile, and the recording if any. */
+static int on_thread(void *ctx, const struct py_sample_thread *t)
+{
+	struct run *r = ctx;
+	int ret;
+
+	if (r->raw && !r->raw_err)
+		r->raw_err = rec_write__thread(r->raw, r->pp->pid, r->ts, t);
+	ret = rec_collect__thread(r->coll, t);
+	return ret ? ret : r->raw_err;
+}
 
 static void fill_progress(const struct run *r, struct recorder_progress *p)
 {
@@ -72,6 +87,8 @@ static void maybe_read_sys_path(struct run *r, uint64_t now)
 	py_sys_path__release(r->sp);
 	*r->sp = fresh;
 	r->have_sp = true;
+	if (r->raw && !r->raw_err)
+		r->raw_err = rec_write__sys_path(r->raw, r->sp);
 }
 
 static int loop(struct run *r, pid_t child, const struct recorder_opts *o,
@@ -82,8 +99,12 @@ static int loop(struct run *r, pid_t child, const struct recorder_opts *o,
 
 	for (;;) {
 		uint64_t now, t0 = rec_clock__now();
-		int ret = py_sampler__take(r->smp, rec_collect__thread, r->coll);
-		uint64_t spent = rec_clock__now() - t0;
+		int ret;
+		uint64_t spent;
+
+		r->ts = t0 - r->clk.start_ns;
+		ret = py_sampler__take(r->smp, on_thread, r);
+		spent = rec_clock__now() - t0;
 
 		r->busy_ns += spent;
 		if (spent > r->max_ns)
@@ -93,6 +114,10 @@ static int loop(struct run *r, pid_t child, const struct recorder_opts *o,
 			rec_children__sample(r->kids);
 		}
 
+		if (r->raw && !r->raw_err)
+			r->raw_err = rec_write__tick(r->raw, t0 + spent);
+		if (r->raw_err)
+			return r->raw_err;
 		if (ret == -ESRCH || (child && launch__poll(child, child_status) == 1))
 			return RECORDER_EXITED;
 		if (ret)
@@ -121,7 +146,7 @@ int recorder__run(struct py_proc *pp, pid_t child, struct profile *prof,
 		  recorder_progress_fn progress, void *ctx,
 		  struct recorder_progress *final, int *child_status)
 {
-	struct run r = { .pp = pp, .sp = sp };
+	struct run r = { .pp = pp, .sp = sp, .raw = o->raw };
 	struct rec_collect_opts co = o->collect;
 	int ret;
 
@@ -133,7 +158,8 @@ int recorder__run(struct py_proc *pp, pid_t child, struct profile *prof,
 	r.smp = py_sampler__new(pp);
 	if (r.smp) {
 		py_sampler__set_blocking(r.smp, o->blocking);
-		py_sampler__set_skip(r.smp, rec_collect__skip(&o->collect));
+		py_sampler__set_skip(r.smp, o->raw ? PY_SKIP_NONE
+					    : rec_collect__skip(&o->collect));
 	}
 	r.coll = rec_collect__new(prof, &co);
 	if (!r.smp || !r.coll || (o->subprocesses && !r.kids)) {

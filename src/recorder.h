@@ -17,6 +17,7 @@
 #include "py_proc.h"
 #include "py_sys.h"
 #include "rec_collect.h"
+#include "rec_write.h"
 
 struct recorder_opts {
 	double rate;          /* Hz */
@@ -24,6 +25,8 @@ struct recorder_opts {
 	bool subprocesses;    /* follow child Python processes */
 	bool blocking;        /* stop each thread for the instant of its read */
 	struct rec_collect_opts collect;
+	struct rec_write *raw;  /* borrowed: also stream every thread of every
+				 * sample there (no thread is skipped) */
 };
 
 struct recorder_progress {
@@ -53,7 +56,7 @@ typedef void (*recorder_progress_fn)(void *ctx,
  * pid, reaped here with its status in *child_status; 0 when attached).
  * @progress is called about four times a second.  sys.path is read while
  * the target lives, into @sp, for short file names.  Returns the reason
- * it ended (>= 0) or a negative error.
+ * it ended (>= 0) or a negative error (a failed write to o->raw among them).
  */
 int recorder__run(struct py_proc *pp, pid_t child, struct profile *prof,
 		  const struct recorder_opts *o, volatile sig_atomic_t *stop,

@@ -75,8 +75,10 @@ int main(void)
 	srunner_add_suite(sr, bad_input_suite());
 	srunner_add_suite(sr, out_svg_suite());
 	srunner_add_suite(sr, profile_suite());
+	srunner_add_suite(sr, rec_file_suite());
 	srunner_add_suite(sr, rec_clock_suite());
 	srunner_add_suite(sr, record_suite());
+	srunner_add_suite(sr, report_suite());
 	integration = !getenv("PEEKA_SANITIZED");
 	if (integration)
 		unlink(tu_exercised_path());

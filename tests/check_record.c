@@ -20,22 +20,12 @@
 
 static const struct tu_interp *interp(int i)
 {
-	const struct tu_interp *all;
-
-	ck_assert_uint_lt((size_t)i, tu_interps(&all));
-	return &all[i];
+	return tu_interp_at(i);
 }
 
-/* Run a shell command; assert its status; return its stderr (free it). */
 static char *run(const char *cmd, int want)
 {
-	char *out, *err;
-	int rc = tu_run(cmd, 120, &out, &err);
-
-	ck_assert_msg(rc == want, "'%s' exited %d (want %d):\n%s%s", cmd, rc,
-		      want, out, err);
-	free(out);
-	return err;
+	return tu_run_expect(cmd, want);
 }
 
 static void check(const char *args)

@@ -2,6 +2,8 @@
 /* Test helpers: interpreters, fixtures, subprocesses with timeouts. */
 #include "test_util.h"
 
+#include <check.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -275,4 +277,23 @@ const char *tu_peeka(void)
 	if (!path[0] && !realpath("peeka", path))
 		snprintf(path, sizeof(path), "./peeka");
 	return path;
+}
+
+const struct tu_interp *tu_interp_at(int i)
+{
+	const struct tu_interp *all;
+
+	ck_assert_uint_lt((size_t)i, tu_interps(&all));
+	return &all[i];
+}
+
+char *tu_run_expect(const char *cmd, int want)
+{
+	char *out, *err;
+	int rc = tu_run(cmd, 120, &out, &err);
+
+	ck_assert_msg(rc == want, "'%s' exited %d (want %d):\n%s%s", cmd, rc,
+		      want, out, err);
+	free(out);
+	return err;
 }

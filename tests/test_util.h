@@ -49,6 +49,13 @@ void tu_child_kill(struct tu_child *c);
  */
 int tu_run(const char *cmd, int timeout_s, char **out, char **err);
 
+/* Interpreter @i of tu_interps (asserts it exists). */
+const struct tu_interp *tu_interp_at(int i);
+
+/* tu_run with a 120 s timeout, asserting exit status @want; returns the
+ * command's stderr (free it). */
+char *tu_run_expect(const char *cmd, int want);
+
 /* The contents of @path ("" when unreadable); caller frees. */
 char *tu_read_file(const char *path);
 

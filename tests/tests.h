@@ -21,7 +21,9 @@ Suite *integration_suite(void);
 Suite *bad_input_suite(void);
 Suite *out_svg_suite(void);
 Suite *record_suite(void);
+Suite *report_suite(void);
 Suite *profile_suite(void);
+Suite *rec_file_suite(void);
 Suite *rec_clock_suite(void);
 
 #endif

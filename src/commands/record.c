@@ -25,6 +25,7 @@
 #include "../recorder.h"
 #include "commands.h"
 #include "record_opts.h"
+#include "render.h"
 
 static volatile sig_atomic_t stop_requests;
 static const char *partial_output;
@@ -81,7 +82,8 @@ static FILE *open_output(struct record_opts *o, int pid)
 		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&t));
 		snprintf(o->default_output, sizeof(o->default_output),
 			 "peeka-%d-%s.%s", pid, stamp,
-			 o->format == REC_FORMAT_SVG ? "svg" : "txt");
+			 o->format == REC_FORMAT_SVG ? "svg"
+			 : o->format == REC_FORMAT_RAW ? "peeka" : "txt");
 		o->output = o->default_output;
 	}
 	f = fopen(o->output, "w");
@@ -96,19 +98,26 @@ static FILE *open_output(struct record_opts *o, int pid)
 	return f;
 }
 
+/* The command given after --, or the target's command line. */
+static void command_line(struct py_proc *pp, const struct record_opts *o,
+			 char *cmdline, size_t len)
+{
+	cmdline[0] = '\0';
+	if (o->cmd)
+		for (char **a = o->cmd; *a; a++)
+			snprintf(cmdline + strlen(cmdline), len - strlen(cmdline),
+				 "%s%s", a == o->cmd ? "" : " ", *a);
+	else
+		proc_task__cmdline(pp->pid, cmdline, len);
+}
+
 static void title_and_subtitle(struct profile *prof, struct py_proc *pp,
 			       const struct recorder_progress *p,
 			       const struct record_opts *o)
 {
 	char cmdline[1024] = "", sub[512], vs[32];
 
-	if (o->cmd)
-		for (char **a = o->cmd; *a; a++)
-			snprintf(cmdline + strlen(cmdline),
-				 sizeof(cmdline) - strlen(cmdline), "%s%s",
-				 a == o->cmd ? "" : " ", *a);
-	else
-		proc_task__cmdline(pp->pid, cmdline, sizeof(cmdline));
+	command_line(pp, o, cmdline, sizeof(cmdline));
 	py_proc__version_text(pp, vs, sizeof(vs));
 	snprintf(sub, sizeof(sub),
 		 "pid %d, Python %s, %.1f s, %llu samples at %.0f Hz%s%s",
@@ -118,31 +127,28 @@ static void title_and_subtitle(struct profile *prof, struct py_proc *pp,
 	profile__set_meta(prof, cmdline, sub);
 }
 
-static int write_output(struct profile *prof, FILE *f,
-			const struct record_opts *o)
-{
-	int ret;
-
-	if (o->format == REC_FORMAT_SVG)
-		ret = out_svg__write(prof, f, NULL);
-	else
-		ret = profile__write_collapsed(prof, f);
-	if (fclose(f) && !ret)
-		ret = -errno;
-	if (ret)
-		return error_code(ret, "cannot write '%s'", o->output);
-	return 0;
-}
-
 static int summarize(const struct recorder_progress *p,
 		     const struct rec_collect_stats *cs,
-		     const struct record_opts *o, bool wrote)
+		     const struct record_opts *o, bool wrote,
+		     const struct rec_write *raw)
 {
 	double pct = p->samples ? 100.0 * (double)p->errors /
 					  (double)(p->samples + p->errors) : 0.0;
 
 	if (isatty(2))
 		fprintf(stderr, "\r\033[K");
+	if (raw && wrote) {
+		fprintf(stderr,
+			"peeka: %llu samples in %.1f s (%.1f Hz), %llu errors (%.1f%%), "
+			"%llu deadlines skipped; wrote %s (%llu thread samples, %.1f KiB)\n",
+			(unsigned long long)p->samples, p->elapsed,
+			p->elapsed > 0 ? (double)p->samples / p->elapsed : 0.0,
+			(unsigned long long)p->errors, pct,
+			(unsigned long long)p->skipped, o->output,
+			(unsigned long long)rec_write__samples(raw),
+			(double)rec_write__bytes(raw) / 1024.0);
+		return 0;
+	}
 	fprintf(stderr,
 		"peeka: %llu samples in %.1f s (%.1f Hz), %llu errors (%.1f%%), "
 		"%llu deadlines skipped, %llu idle and %llu non-GIL thread samples dropped%s%s\n",
@@ -186,41 +192,93 @@ static int start_target(struct record_opts *o, struct py_proc *pp,
 	return CMD_FAILED;
 }
 
+/* Start the .peeka stream on @f's descriptor. */
+static int open_raw(struct rec_write **w, FILE *f, struct py_proc *pp,
+		    const struct record_opts *o)
+{
+	char cmdline[1024] = "", vs[32];
+	struct rec_write_info info = { pp->pid, cmdline, vs, o->rate, 0 };
+	struct timespec now;
+	int ret;
+
+	command_line(pp, o, cmdline, sizeof(cmdline));
+	py_proc__version_text(pp, vs, sizeof(vs));
+	clock_gettime(CLOCK_REALTIME, &now);
+	info.start_unix_ns = (uint64_t)now.tv_sec * 1000000000ULL +
+			     (uint64_t)now.tv_nsec;
+	ret = rec_write__open(w, fileno(f), &info);
+	if (ret)
+		error_code(ret, "cannot write '%s'", o->output);
+	return ret;
+}
+
+/* End statistics, the end mark, and the file closed. */
+static int close_raw(struct rec_write *w, FILE *f,
+		     const struct recorder_progress *p, const struct record_opts *o)
+{
+	char v[64];
+	int ret;
+
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)p->samples);
+	ret = rec_write__meta(w, "ticks", v);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)p->errors);
+	ret = ret ? ret : rec_write__meta(w, "errors", v);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)p->skipped);
+	ret = ret ? ret : rec_write__meta(w, "skipped", v);
+	snprintf(v, sizeof(v), "%.6f", p->elapsed);
+	ret = ret ? ret : rec_write__meta(w, "duration", v);
+	ret = ret ? ret : rec_write__finish(w);
+	if (fclose(f) && !ret)
+		ret = -errno;
+	if (ret)
+		return error_code(ret, "cannot write '%s'", o->output);
+	return 0;
+}
+
 static int record(struct record_opts *o, struct py_proc *pp, pid_t child,
 		  int *child_status)
 {
 	struct recorder_opts ro = { o->rate, o->duration, o->subprocesses,
-				    o->blocking, o->collect };
+				    o->blocking, o->collect, NULL };
 	struct recorder_progress p = { 0 };
 	struct rec_collect *coll = NULL;
 	struct profile *prof = profile__new(), *out = NULL;
 	struct py_sys_path sp = { 0 };
 	FILE *f = prof ? open_output(o, pp->pid) : NULL;
+	bool raw = o->format == REC_FORMAT_RAW;
 	int ret;
 
-	if (!f) {
+	if (!f || (raw && open_raw(&ro.raw, f, pp, o))) {
+		if (f)
+			fclose(f);
 		profile__free(prof);
 		return CMD_FAILED;
 	}
 	ret = recorder__run(pp, child, prof, &ro, &stop_requests, &sp, &coll,
 			    isatty(2) ? show_progress : NULL, NULL, &p,
 			    child_status);
-	if (ret >= 0)
+	if (ret < 0 && raw)
+		error_code(ret, "cannot write '%s'", o->output);
+	if (ret >= 0 && !raw)
 		out = rec_collect__finish(coll, &sp);
-	if (out && profile__total(out)) {
+	if (raw && ret >= 0 && rec_write__samples(ro.raw)) {
+		ret = close_raw(ro.raw, f, &p, o) ? -1 : 0;
+	} else if (out && profile__total(out)) {
 		title_and_subtitle(out, pp, &p, o);
-		ret = write_output(out, f, o) ? -1 : 0;
+		ret = render_profile(out, f, o->format, o->output);
 	} else {
 		fclose(f);
 		unlink(o->output);
 		if (coll)
-			summarize(&p, rec_collect__stats(coll), o, false);
-		ret = error("no samples were collected%s", o->idle ? ""
-			    : " (all threads were idle? try --idle)");
+			summarize(&p, rec_collect__stats(coll), o, false, NULL);
+		ret = ret < 0 ? -1 : error("no samples were collected%s",
+					   o->idle || raw ? ""
+					   : " (all threads were idle? try --idle)");
 	}
 	partial_output = NULL;
 	if (!ret)
-		summarize(&p, rec_collect__stats(coll), o, true);
+		summarize(&p, rec_collect__stats(coll), o, true, ro.raw);
+	rec_write__free(ro.raw);
 	py_sys_path__release(&sp);
 	rec_collect__free(coll);
 	profile__free(out);

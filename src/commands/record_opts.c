@@ -12,7 +12,7 @@
 
 static const struct opt_usage record_usage = {
 	"record",
-	"(--pid PID | -- CMD [ARGS...]) [-o FILE] [--format flamegraph|collapsed]\n"
+	"(--pid PID | -- CMD [ARGS...]) [-o FILE] [--format flamegraph|collapsed|raw]\n"
 	"       [--rate HZ] [--duration SECONDS] [--threads] [--idle] [--gil]\n"
 	"       [--nolineno] [--full-filenames] [--function]",
 	"Sample the Python stacks of a running process, or of a program peeka\n"
@@ -31,6 +31,11 @@ static const struct opt_usage record_usage = {
 	"written.  With -- CMD, peeka runs CMD, samples it from its first\n"
 	"Python frame to its exit and exits with its status.\n"
 	"\n"
+	"With -o FILE.peeka (or --format raw) every sample of every thread,\n"
+	"idle ones included, is streamed to a compressed recording (zstd,\n"
+	"flushed every second, so a killed run keeps all but its last second);\n"
+	"'peeka report' renders it later with any of these options.\n"
+	"\n"
 	"Frames read 'function (file:line)'.  File names are shown relative\n"
 	"to the sys.path entry that holds them (json/decoder.py); samples of\n"
 	"idle threads (not running and not holding the GIL) are dropped.",
@@ -38,6 +43,7 @@ static const struct opt_usage record_usage = {
 	"  peeka record --pid 1234 --duration 30\n"
 	"  peeka record -o profile.txt --rate 250 -- python app.py --port 8000\n"
 	"  peeka record --pid 1234 --threads --idle -o all-threads.svg\n"
+	"  peeka record --pid 1234 -o run.peeka; peeka report run.peeka -o run.svg\n"
 	"\n"
 	"exit status: 0 (or, with -- CMD, the program's status) on success,\n"
 	"1 when the target cannot be read or nothing was recorded, 2 on a\n"
@@ -86,13 +92,14 @@ int record_opts__format(const char *name, enum rec_format *f)
 		*f = REC_FORMAT_SVG;
 	else if (!strcmp(name, "collapsed") || !strcmp(name, "folded"))
 		*f = REC_FORMAT_COLLAPSED;
+	else if (!strcmp(name, "raw") || !strcmp(name, "peeka"))
+		*f = REC_FORMAT_RAW;
 	else
 		return -EINVAL;
 	return 0;
 }
 
-/* The format -o's extension implies, when --format is not given. */
-static int format_from_name(const char *path, enum rec_format *f)
+int record_opts__format_from_name(const char *path, enum rec_format *f)
 {
 	const char *dot = strrchr(path, '.');
 
@@ -103,6 +110,8 @@ static int format_from_name(const char *path, enum rec_format *f)
 	else if (!strcmp(dot, ".txt") || !strcmp(dot, ".folded") ||
 		 !strcmp(dot, ".collapsed"))
 		*f = REC_FORMAT_COLLAPSED;
+	else if (!strcmp(dot, ".peeka"))
+		*f = REC_FORMAT_RAW;
 	else
 		return -EINVAL;
 	return 0;
@@ -125,10 +134,15 @@ static int check(struct record_opts *o, const char *rate, const char *dur,
 					dur), CMD_USAGE;
 	if (format && record_opts__format(format, &o->format))
 		return opts_usage_error(&record_usage,
-					"unknown format '%s' (expected flamegraph or collapsed)",
+					"unknown format '%s' (expected flamegraph, collapsed or raw)",
 					format), CMD_USAGE;
-	if (!format && o->output && format_from_name(o->output, &o->format))
+	if (!format && o->output && record_opts__format_from_name(o->output, &o->format))
 		o->format = REC_FORMAT_SVG;
+	if (o->format == REC_FORMAT_RAW && o->subprocesses)
+		return opts_usage_error(&record_usage,
+					"--subprocesses cannot be recorded raw yet: "
+					"write a flame graph or collapsed stacks"),
+		       CMD_USAGE;
 	if (o->collect.function && o->collect.nolineno)
 		return opts_usage_error(&record_usage,
 					"--function and --nolineno exclude each other"),
@@ -142,7 +156,7 @@ int record_opts__parse(struct record_opts *o, int argc, char **argv)
 	const struct opt_spec specs[] = {
 		{ "pid", 'p', OPT_PID, "PID", "the process to sample", &o->pid },
 		{ "output", 'o', OPT_STRING, "FILE", "where to write (default peeka-PID-TIME.svg)", &o->output },
-		{ "format", 'f', OPT_STRING, "FORMAT", "flamegraph (SVG) or collapsed; default from -o's extension", &format },
+		{ "format", 'f', OPT_STRING, "FORMAT", "flamegraph (SVG), collapsed or raw (.peeka); default from -o's extension", &format },
 		{ "rate", 'r', OPT_STRING, "HZ", "samples per second (default 100, at most 100000)", &rate },
 		{ "duration", 'd', OPT_STRING, "SECONDS", "stop after this long (default: until Ctrl-C or exit)", &dur },
 		{ "threads", 't', OPT_FLAG, NULL, "add a root frame per thread: thread <native id> \"<name>\"", &o->collect.threads },

@@ -11,6 +11,7 @@
 enum rec_format {
 	REC_FORMAT_SVG,
 	REC_FORMAT_COLLAPSED,
+	REC_FORMAT_RAW,          /* a .peeka recording (rec_format.h) */
 };
 
 #define REC_RATE_MAX 100000.0
@@ -38,5 +39,8 @@ int record_opts__parse(struct record_opts *o, int argc, char **argv);
 int record_opts__rate(const char *s, double *hz);
 int record_opts__duration(const char *s, double *seconds);
 int record_opts__format(const char *name, enum rec_format *f);
+
+/* The format a file name's extension implies: 0 or -EINVAL (unknown). */
+int record_opts__format_from_name(const char *path, enum rec_format *f);
 
 #endif

@@ -9,6 +9,8 @@ const struct command commands[] = {
 	  "print the Python stack of every thread" },
 	{ "record", cmd_record, CMD_NEEDS_PID | CMD_ZERO_INJECTION,
 	  "sample stacks into a flame graph or collapsed stacks" },
+	{ "report", cmd_report, 0,
+	  "render a .peeka recording (any filter, any format)" },
 	{ "info", cmd_info, CMD_NEEDS_PID | CMD_ZERO_INJECTION,
 	  "describe the interpreter in a process" },
 };

@@ -16,6 +16,7 @@
   check_record.py contains FILE REGEX [REGEX...]   every REGEX matches some line
   check_record.py lacks FILE REGEX [REGEX...]      no REGEX matches any line
   check_record.py allframes FILE REGEX     every frame (but thread roots) matches
+  check_record.py total FILE MIN MAX       the counts add up to MIN..MAX
 
 Exit 0 when the check passes, 1 (with one line per problem) otherwise.
 """
@@ -117,6 +118,14 @@ def allframes(path, pattern):
     return problems
 
 
+def total(path, lo, hi):
+    stacks, problems = parse(path)
+    n = sum(c for _, c in stacks)
+    if not int(lo) <= n <= int(hi):
+        problems.append("%d samples, expected %s to %s" % (n, lo, hi))
+    return problems
+
+
 def main(argv):
     mode = argv[1]
     if mode == "collapsed":
@@ -129,6 +138,8 @@ def main(argv):
         problems = matching(argv[2], argv[3:], mode == "contains")
     elif mode == "allframes":
         problems = allframes(argv[2], argv[3])
+    elif mode == "total":
+        problems = total(argv[2], argv[3], argv[4])
     else:
         print(__doc__)
         return 2

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * peeka report: render a .peeka recording with the options record has,
+ * plus thread and time filters.  A damaged file renders what is intact,
+ * with one warning line saying what was lost.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../diag.h"
+#include "../errors.h"
+#include "../opts.h"
+#include "../rec_collect.h"
+#include "../rec_read.h"
+#include "commands.h"
+#include "record_opts.h"
+#include "render.h"
+
+static const struct opt_usage report_usage = {
+	"report",
+	"FILE.peeka [-o FILE] [--format flamegraph|collapsed] [--threads]\n"
+	"       [--thread ID|NAME] [--idle] [--gil] [--since S] [--until S]\n"
+	"       [--function] [--nolineno] [--full-filenames]",
+	"Render a recording made with 'peeka record -o FILE.peeka' as an\n"
+	"interactive flame graph (SVG) or collapsed stacks.  The recording\n"
+	"holds every sample of every thread, so the filters can be chosen now:\n"
+	"--idle keeps idle threads, --gil only the GIL holder, --thread one\n"
+	"thread (native id, Python thread id or name), --since and --until a\n"
+	"window in seconds from the start of the recording.\n"
+	"\n"
+	"A truncated or damaged recording (a killed peeka, a full disk) is\n"
+	"rendered up to the damage, with one warning saying what was lost.",
+	"examples:\n"
+	"  peeka report run.peeka -o run.svg\n"
+	"  peeka report run.peeka --thread MainThread --since 60 --until 120\n"
+	"  peeka report run.peeka --format collapsed -o run.txt --threads\n"
+	"\n"
+	"exit status: 0 on success, 1 when the file cannot be read or no\n"
+	"sample matches, 2 on a usage error.",
+};
+
+struct report_opts {
+	const char *file, *output, *thread;
+	enum rec_format format;
+	bool idle, gil;
+	double since, until;     /* seconds; until < 0: open */
+	struct rec_collect_opts collect;
+};
+
+struct report_run {
+	const struct report_opts *o;
+	struct rec_collect *coll;
+	uint64_t matched;
+};
+
+static int seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < 0)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static bool thread_matches(const char *want, const struct py_sample_thread *t)
+{
+	char *end;
+	unsigned long long id;
+
+	if (!want)
+		return true;
+	errno = 0;
+	id = strtoull(want, &end, 0);
+	if (!errno && end != want && !*end &&
+	    (id == (unsigned long long)t->native_id || id == t->thread_id))
+		return true;
+	return t->name && !strcmp(t->name, want);
+}
+
+static int feed(void *ctx, const struct rec_read_sample *s)
+{
+	struct report_run *r = ctx;
+	double at = (double)s->ts_ns / 1e9;
+
+	if (at < r->o->since || (r->o->until >= 0 && at > r->o->until) ||
+	    !thread_matches(r->o->thread, &s->t))
+		return 0;
+	r->matched++;
+	return rec_collect__thread(r->coll, &s->t);
+}
+
+static int parse(struct report_opts *o, int argc, char **argv)
+{
+	const char *format = NULL, *since = NULL, *until = NULL;
+	const struct opt_spec specs[] = {
+		{ "output", 'o', OPT_STRING, "FILE", "where to write (default: FILE with .svg or .txt)", &o->output },
+		{ "format", 'f', OPT_STRING, "FORMAT", "flamegraph (SVG) or collapsed; default from -o's extension", &format },
+		{ "threads", 't', OPT_FLAG, NULL, "add a root frame per thread: thread <native id> \"<name>\"", &o->collect.threads },
+		{ "thread", 'T', OPT_STRING, "ID|NAME", "only this thread (native id, thread id or name)", &o->thread },
+		{ "idle", 'i', OPT_FLAG, NULL, "keep samples of idle threads", &o->idle },
+		{ "gil", 'g', OPT_FLAG, NULL, "keep only the samples of the thread holding the GIL", &o->gil },
+		{ "since", 0, OPT_STRING, "S", "start S seconds into the recording", &since },
+		{ "until", 0, OPT_STRING, "S", "end S seconds into the recording", &until },
+		{ "nolineno", 0, OPT_FLAG, NULL, "no line numbers: one frame per function and file", &o->collect.nolineno },
+		{ "function", 'F', OPT_FLAG, NULL, "aggregate by function (its first line) instead of line", &o->collect.function },
+		{ "full-filenames", 0, OPT_FLAG, NULL, "show full file paths", &o->collect.full_filenames },
+		{ 0 },
+	};
+	char *rest[64];
+	int first, n = 0;
+	enum opts_result r;
+
+	memset(o, 0, sizeof(*o));
+	o->until = -1;
+	/* Options may come before and after FILE: parse, take FILE, parse
+	 * what follows it. */
+	for (int pass = 0; pass < 2; pass++) {
+		r = opts_parse(&report_usage, specs, argc, argv, &first);
+		if (r != OPTS_OK)
+			return r == OPTS_HELP ? -1 : CMD_USAGE;
+		if (first >= argc)
+			break;
+		if (o->file || !strcmp(argv[first - 1], "--"))
+			return opts_usage_error(&report_usage,
+						"unexpected argument '%s'",
+						argv[first]), CMD_USAGE;
+		o->file = argv[first];
+		rest[n++] = argv[0];
+		for (int i = first + 1; i < argc && n < 63; i++)
+			rest[n++] = argv[i];
+		rest[n] = NULL;
+		argc = n;
+		argv = rest;
+	}
+	if (!o->file)
+		return opts_usage_error(&report_usage, "missing FILE.peeka"), CMD_USAGE;
+	if (format && record_opts__format(format, &o->format))
+		return opts_usage_error(&report_usage,
+					"unknown format '%s' (expected flamegraph or collapsed)",
+					format), CMD_USAGE;
+	if (format && o->format == REC_FORMAT_RAW)
+		return opts_usage_error(&report_usage,
+					"report writes flamegraph or collapsed, not raw"),
+		       CMD_USAGE;
+	if (!format && o->output && record_opts__format_from_name(o->output, &o->format))
+		o->format = REC_FORMAT_SVG;
+	if (!format && o->output && o->format == REC_FORMAT_RAW)
+		return opts_usage_error(&report_usage,
+					"'%s': report writes flamegraph or collapsed, not a recording",
+					o->output), CMD_USAGE;
+	if ((since && seconds(since, &o->since)) || (until && seconds(until, &o->until)))
+		return opts_usage_error(&report_usage,
+					"invalid time '%s' (expected seconds from the start, e.g. 90 or 1.5)",
+					since && seconds(since, &o->since) ? since : until), CMD_USAGE;
+	if (o->until >= 0 && o->until < o->since)
+		return opts_usage_error(&report_usage, "--until comes before --since"),
+		       CMD_USAGE;
+	if (o->collect.function && o->collect.nolineno)
+		return opts_usage_error(&report_usage,
+					"--function and --nolineno exclude each other"),
+		       CMD_USAGE;
+	o->collect.idle = o->idle;
+	o->collect.gil_only = o->gil;
+	return CMD_OK;
+}
+
+/* FILE.peeka -> FILE.svg (or .txt) next to it. */
+static const char *default_output(const struct report_opts *o, char *buf,
+				  size_t len)
+{
+	const char *dot = strrchr(o->file, '.');
+	size_t stem = dot && !strchr(dot, '/') ? (size_t)(dot - o->file)
+					       : strlen(o->file);
+
+	snprintf(buf, len, "%.*s.%s", (int)stem, o->file,
+		 o->format == REC_FORMAT_SVG ? "svg" : "txt");
+	return buf;
+}
+
+static void set_titles(struct profile *prof, const struct rec_read_info *in,
+		       const struct report_opts *o)
+{
+	char sub[512], when[64] = "";
+	time_t t = (time_t)(in->start_unix_ns / 1000000000ULL);
+	struct tm tm;
+
+	if (in->start_unix_ns && localtime_r(&t, &tm))
+		strftime(when, sizeof(when), ", recorded %Y-%m-%d %H:%M", &tm);
+	snprintf(sub, sizeof(sub),
+		 "pid %d, Python %s, %.1f s, %llu thread samples at %.0f Hz%s%s%s",
+		 in->pid, in->python, (double)in->duration_ns / 1e9,
+		 (unsigned long long)in->samples, in->rate, when,
+		 o->idle ? ", idle included" : "", o->gil ? ", GIL holder only" : "");
+	profile__set_meta(prof, in->cmdline, sub);
+}
+
+static int render(const struct report_opts *o, struct report_run *r,
+		  struct rec_read_info *in)
+{
+	char buf[4096];
+	const char *path = o->output ? o->output : default_output(o, buf, sizeof(buf));
+	struct profile *out = rec_collect__finish(r->coll, &in->sys_path);
+	FILE *f;
+	int ret;
+
+	if (!out)
+		return error("out of memory");
+	if (!profile__total(out)) {
+		profile__free(out);
+		return error("no samples in '%s' match%s", o->file,
+			     o->idle ? "" : " (all idle? try --idle)");
+	}
+	f = fopen(path, "w");
+	if (!f) {
+		profile__free(out);
+		return error_errno("cannot write '%s'", path);
+	}
+	set_titles(out, in, o);
+	ret = render_profile(out, f, o->format, path);
+	if (!ret)
+		fprintf(stderr, "peeka: %llu of %llu thread samples rendered; wrote %s\n",
+			(unsigned long long)rec_collect__stats(r->coll)->kept,
+			(unsigned long long)in->samples, path);
+	profile__free(out);
+	return ret;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	struct report_opts o;
+	struct report_run r = { &o, NULL, 0 };
+	struct rec_read_info in;
+	struct profile *prof;
+	char err[256] = "";
+	int ret = parse(&o, argc, argv);
+
+	if (ret)
+		return ret < 0 ? CMD_OK : ret;
+	prof = profile__new();
+	r.coll = prof ? rec_collect__new(prof, &o.collect) : NULL;
+	if (!r.coll) {
+		profile__free(prof);
+		return error("out of memory"), CMD_FAILED;
+	}
+	ret = rec_read__file(o.file, feed, &r, &in, err, sizeof(err));
+	if (ret) {
+		error("cannot read '%s': %s", o.file, err[0] ? err : peeka_strerror(ret));
+	} else {
+		if (in.damaged)
+			warning("'%s': %s; rendering the %llu thread samples before it",
+				o.file, in.damage, (unsigned long long)in.samples);
+		ret = render(&o, &r, &in);
+	}
+	rec_read_info__release(&in);
+	rec_collect__free(r.coll);
+	profile__free(prof);
+	return ret ? CMD_FAILED : CMD_OK;
+}
