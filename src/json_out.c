@@ -3,6 +3,7 @@
 #include "json_out.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 #include "utf8.h"
@@ -120,6 +121,15 @@ void json_out__uint(struct json_out *j, uint64_t v)
 {
 	value_prefix(j);
 	fprintf(j->f, "%" PRIu64, v);
+}
+
+void json_out__double(struct json_out *j, double v)
+{
+	value_prefix(j);
+	if (isfinite(v))
+		fprintf(j->f, "%.9g", v);
+	else
+		fputs("0", j->f);   /* JSON has no NaN or infinity */
 }
 
 void json_out__bool(struct json_out *j, bool v)

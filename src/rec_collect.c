@@ -28,6 +28,7 @@ struct rec_collect {
 	size_t cap, n;
 	uint32_t ids[MAX_STACK];
 	struct rec_collect_stats st;
+	uint32_t last_stack;
 };
 
 struct rec_collect *rec_collect__new(struct profile *prof,
@@ -192,6 +193,7 @@ int rec_collect__thread(void *ctx, const struct py_sample_thread *t)
 	size_t n;
 	uint32_t stack;
 
+	c->last_stack = UINT32_MAX;
 	if (!keep(c, t))
 		return 0;
 	n = root_frames(c, t);
@@ -208,7 +210,18 @@ int rec_collect__thread(void *ctx, const struct py_sample_thread *t)
 		return -1;
 	profile__add(c->prof, stack, 1);
 	c->st.kept++;
+	c->last_stack = stack;
 	return 0;
+}
+
+uint32_t rec_collect__last_stack(const struct rec_collect *c)
+{
+	return c->last_stack;
+}
+
+struct profile *rec_collect__profile(const struct rec_collect *c)
+{
+	return c->prof;
 }
 
 struct finish_ctx {

@@ -56,6 +56,16 @@ int rec_collect__thread(void *ctx, const struct py_sample_thread *t);
 
 const struct rec_collect_stats *rec_collect__stats(const struct rec_collect *c);
 
+/*
+ * The profile stack id the last rec_collect__thread call added a sample
+ * to, or UINT32_MAX when it dropped the thread: for writers that keep
+ * samples in time order (speedscope, Chrome trace).
+ */
+uint32_t rec_collect__last_stack(const struct rec_collect *c);
+
+/* The profile being filled (borrowed): frames keep full file names. */
+struct profile *rec_collect__profile(const struct rec_collect *c);
+
 /* The threads a sampler need not walk for these options. */
 enum py_sample_skip rec_collect__skip(const struct rec_collect_opts *o);
 

@@ -139,7 +139,7 @@ static void meta(struct reader *r, struct in *in)
 		else if (!strcmp(k, "cmdline"))
 			snprintf(info->cmdline, sizeof(info->cmdline), "%s", v);
 		else if (!strcmp(k, "pid"))
-			info->pid = atoi(v);
+			info->pid = (int)strtol(v, NULL, 10);
 		else if (!strcmp(k, "rate"))
 			info->rate = atof(v);
 		else if (!strcmp(k, "start_unix_ns"))

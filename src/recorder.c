@@ -32,6 +32,7 @@ struct run {
 	struct rec_children *kids;
 	char root_label[1100];
 	struct rec_write *raw;
+	const struct recorder_opts *o;
 	uint64_t ts;          /* of the sample being taken, since the start */
 	int raw_err;
 };
@@ -45,6 +46,9 @@ static int on_thread(void *ctx, const struct py_sample_thread *t)
 	if (r->raw && !r->raw_err)
 		r->raw_err = rec_write__thread(r->raw, r->pp->pid, r->ts, t);
 	ret = rec_collect__thread(r->coll, t);
+	if (!ret && r->o->observe && !r->raw_err)
+		r->raw_err = r->o->observe(r->o->observe_ctx, r->ts, r->pp->pid, t,
+					   rec_collect__last_stack(r->coll));
 	return ret ? ret : r->raw_err;
 }
 
@@ -146,7 +150,7 @@ int recorder__run(struct py_proc *pp, pid_t child, struct profile *prof,
 		  recorder_progress_fn progress, void *ctx,
 		  struct recorder_progress *final, int *child_status)
 {
-	struct run r = { .pp = pp, .sp = sp, .raw = o->raw };
+	struct run r = { .pp = pp, .sp = sp, .raw = o->raw, .o = o };
 	struct rec_collect_opts co = o->collect;
 	int ret;
 

@@ -27,6 +27,12 @@ struct recorder_opts {
 	struct rec_collect_opts collect;
 	struct rec_write *raw;  /* borrowed: also stream every thread of every
 				 * sample there (no thread is skipped) */
+	/* Called for every sampled thread after the collector, with the
+	 * profile stack it was counted in (UINT32_MAX: dropped); non-zero
+	 * ends the recording with that error. */
+	int (*observe)(void *ctx, uint64_t ts_ns, int pid,
+		       const struct py_sample_thread *t, uint32_t stack);
+	void *observe_ctx;
 };
 
 struct recorder_progress {

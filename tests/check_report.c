@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,19 @@ static void check(const char *fmt, const char *dir, const char *rest)
 
 	snprintf(cmd, sizeof(cmd), "python3 tests/integration/check_record.py %s %s/%s",
 		 fmt, dir, rest);
+	free(run(cmd, 0));
+}
+
+/* check_timeline.py MODE DIR/FILE [SCHEMA] ARGS, under Debian's python3. */
+static void timeline(const char *mode, const char *dir, const char *file,
+		     const char *args, bool schema)
+{
+	char cmd[4096];
+
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/bin/python3 tests/integration/check_timeline.py %s %s/%s %s %s",
+		 mode, dir, file,
+		 schema ? "\"$(tests/integration/speedscope_schema.sh)\"" : "", args);
 	free(run(cmd, 0));
 }
 
@@ -90,6 +104,10 @@ START_TEST(test_record_raw_then_report)
 	check("allframes", c.dir, "n.txt '^[^:]*\\([^:]*\\)$|^[^(]*$'");
 	report(c.dir, "--idle --full-filenames", "x.svg");
 	check("svg", c.dir, "x.svg");
+	report(c.dir, "", "x.speedscope.json");
+	timeline("speedscope", c.dir, "x.speedscope.json", "busy busy_spin", true);
+	report(c.dir, "--idle", "x.json");
+	timeline("chrome", c.dir, "x.json", "busy busy_spin", false);
 	/* A window with nothing in it. */
 	snprintf(cmd, sizeof(cmd), "%s report %s/r.peeka --since 100 -o %s/e.txt",
 		 tu_peeka(), c.dir, c.dir);
@@ -101,34 +119,48 @@ START_TEST(test_record_raw_then_report)
 }
 END_TEST
 
+/*
+ * peeka record --pid @target --rate 200 [@flag] -o @path, killed with
+ * SIGKILL after @us microseconds.
+ */
+static void record_killed(int target, const char *path, const char *flag,
+			  useconds_t us)
+{
+	int status;
+	pid_t p = fork();
+
+	ck_assert_int_ge(p, 0);
+	if (!p) {
+		char pid[16];
+		int null = open("/dev/null", O_WRONLY);
+
+		snprintf(pid, sizeof(pid), "%d", target);
+		dup2(null, 2);
+		if (flag)
+			execl(tu_peeka(), "peeka", "record", "--pid", pid, "--rate",
+			      "200", flag, "-o", path, (char *)NULL);
+		else
+			execl(tu_peeka(), "peeka", "record", "--pid", pid, "--rate",
+			      "200", "-o", path, (char *)NULL);
+		_exit(127);
+	}
+	usleep(us);
+	kill(p, SIGKILL);
+	waitpid(p, &status, 0);
+	ck_assert(WIFSIGNALED(status));
+}
+
 /* SIGKILL mid-recording: all but the last second is there. */
 START_TEST(test_killed_recording_renders)
 {
 	const struct tu_interp *in = interp(0);
 	char path[PATH_MAX + 32], cmd[4096], *err;
 	struct tu_child c;
-	int status;
-	pid_t p;
 
 	spawn_fixture(in, &c);
 	snprintf(path, sizeof(path), "%s/r.peeka", c.dir);
-	p = fork();
-	ck_assert_int_ge(p, 0);
-	if (!p) {
-		char pid[16];
-		int null = open("/dev/null", O_WRONLY);
-
-		snprintf(pid, sizeof(pid), "%d", c.pid);
-		dup2(null, 2);
-		execl(tu_peeka(), "peeka", "record", "--pid", pid, "--rate", "200",
-		      "-o", path, (char *)NULL);
-		_exit(127);
-	}
 	/* Start-up takes well under 0.5 s; 3.5 s of sampling follow. */
-	usleep(4000000);
-	kill(p, SIGKILL);
-	waitpid(p, &status, 0);
-	ck_assert(WIFSIGNALED(status));
+	record_killed(c.pid, path, NULL, 4000000);
 	snprintf(cmd, sizeof(cmd), "%s report %s --idle --thread busy -o %s/k.txt",
 		 tu_peeka(), path, c.dir);
 	err = run(cmd, 0);
@@ -139,6 +171,30 @@ START_TEST(test_killed_recording_renders)
 	/* >= 2.5 s of the 3.5 s at 200 Hz: at most the last second lost
 	 * (plus start-up slack); never more than 4 s worth. */
 	check("total", c.dir, "k.txt 500 800");
+	tu_child_kill(&c);
+}
+END_TEST
+
+/* record writes speedscope and Chrome traces itself; a killed trace loads. */
+START_TEST(test_record_timeline_formats)
+{
+	const struct tu_interp *in = interp(_i);
+	char cmd[4096], path[PATH_MAX + 32];
+	struct tu_child c;
+
+	spawn_fixture(in, &c);
+	snprintf(cmd, sizeof(cmd), "%s record --pid %d --duration 0.7 --rate 200 -o %s/l.speedscope.json",
+		 tu_peeka(), c.pid, c.dir);
+	free(run(cmd, 0));
+	timeline("speedscope", c.dir, "l.speedscope.json", "busy busy_spin", true);
+	snprintf(cmd, sizeof(cmd), "%s record --pid %d --duration 0.7 --rate 200 --idle --format chrometrace -o %s/l.trace",
+		 tu_peeka(), c.pid, c.dir);
+	free(run(cmd, 0));
+	timeline("chrome", c.dir, "l.trace", "busy busy_spin", false);
+	/* Killed after a few flushes: whole events, an open array. */
+	snprintf(path, sizeof(path), "%s/k.json", c.dir);
+	record_killed(c.pid, path, "--idle", 2500000);
+	timeline("chrome", c.dir, "k.json", "busy busy_spin --cut", false);
 	tu_child_kill(&c);
 }
 END_TEST
@@ -208,7 +264,7 @@ START_TEST(test_report_bad_input)
 	snprintf(args, sizeof(args), "%s/r.peeka --since x", dir);
 	bad(args, 2, "invalid time");
 	snprintf(args, sizeof(args), "%s/r.peeka --format raw", dir);
-	bad(args, 2, "not raw");
+	bad(args, 2, "any format but raw");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	free(run(cmd, 0));
 }
@@ -224,6 +280,7 @@ Suite *report_suite(void)
 	tcase_set_tags(tc, "integration");
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_record_raw_then_report, 0, n);
+	tcase_add_loop_test(tc, test_record_timeline_formats, 0, n ? 1 : 0);
 	if (n) {
 		tcase_add_test(tc, test_killed_recording_renders);
 		tcase_add_test(tc, test_report_bad_input);

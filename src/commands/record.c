@@ -69,6 +69,22 @@ static void show_progress(void *ctx, const struct recorder_progress *p)
 	fflush(stderr);
 }
 
+static const char *extension(enum rec_format f)
+{
+	switch (f) {
+	case REC_FORMAT_SVG:
+		return "svg";
+	case REC_FORMAT_RAW:
+		return "peeka";
+	case REC_FORMAT_SPEEDSCOPE:
+		return "speedscope.json";
+	case REC_FORMAT_CHROME:
+		return "json";
+	default:
+		return "txt";
+	}
+}
+
 /* Open the output before sampling, so an unwritable path fails early. */
 static FILE *open_output(struct record_opts *o, int pid)
 {
@@ -82,8 +98,7 @@ static FILE *open_output(struct record_opts *o, int pid)
 		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&t));
 		snprintf(o->default_output, sizeof(o->default_output),
 			 "peeka-%d-%s.%s", pid, stamp,
-			 o->format == REC_FORMAT_SVG ? "svg"
-			 : o->format == REC_FORMAT_RAW ? "peeka" : "txt");
+			 extension(o->format));
 		o->output = o->default_output;
 	}
 	f = fopen(o->output, "w");
@@ -239,15 +254,31 @@ static int record(struct record_opts *o, struct py_proc *pp, pid_t child,
 		  int *child_status)
 {
 	struct recorder_opts ro = { o->rate, o->duration, o->subprocesses,
-				    o->blocking, o->collect, NULL };
+				    o->blocking, o->collect, NULL, NULL, NULL };
+	struct render_timeline tl;
+	char cmdline[1024];
+	struct render_timeline_opts to = { pp->pid, cmdline, o->rate, NULL,
+					   o->collect.full_filenames };
 	struct recorder_progress p = { 0 };
 	struct rec_collect *coll = NULL;
 	struct profile *prof = profile__new(), *out = NULL;
 	struct py_sys_path sp = { 0 };
 	FILE *f = prof ? open_output(o, pp->pid) : NULL;
 	bool raw = o->format == REC_FORMAT_RAW;
+	bool timeline = render_is_timeline(o->format);
 	int ret;
 
+	command_line(pp, o, cmdline, sizeof(cmdline));
+	to.sp = &sp;
+	if (f && timeline) {
+		if (render_timeline__open(&tl, o->format, f, prof, &to, o->output)) {
+			fclose(f);
+			unlink(o->output);
+			f = NULL;
+		}
+		ro.observe = render_timeline__sample;
+		ro.observe_ctx = &tl;
+	}
 	if (!f || (raw && open_raw(&ro.raw, f, pp, o))) {
 		if (f)
 			fclose(f);
@@ -263,11 +294,16 @@ static int record(struct record_opts *o, struct py_proc *pp, pid_t child,
 		out = rec_collect__finish(coll, &sp);
 	if (raw && ret >= 0 && rec_write__samples(ro.raw)) {
 		ret = close_raw(ro.raw, f, &p, o) ? -1 : 0;
-	} else if (out && profile__total(out)) {
+	} else if (timeline && ret >= 0 && out && profile__total(out)) {
+		ret = render_timeline__finish(&tl, f, &to, o->output);
+	} else if (!timeline && out && profile__total(out)) {
 		title_and_subtitle(out, pp, &p, o);
 		ret = render_profile(out, f, o->format, o->output);
 	} else {
-		fclose(f);
+		if (timeline)
+			render_timeline__finish(&tl, f, &to, o->output);
+		else
+			fclose(f);
 		unlink(o->output);
 		if (coll)
 			summarize(&p, rec_collect__stats(coll), o, false, NULL);

@@ -12,7 +12,8 @@
 
 static const struct opt_usage record_usage = {
 	"record",
-	"(--pid PID | -- CMD [ARGS...]) [-o FILE] [--format flamegraph|collapsed|raw]\n"
+	"(--pid PID | -- CMD [ARGS...]) [-o FILE]\n"
+	"       [--format flamegraph|collapsed|raw|speedscope|chrometrace]\n"
 	"       [--rate HZ] [--duration SECONDS] [--threads] [--idle] [--gil]\n"
 	"       [--nolineno] [--full-filenames] [--function]",
 	"Sample the Python stacks of a running process, or of a program peeka\n"
@@ -34,7 +35,10 @@ static const struct opt_usage record_usage = {
 	"With -o FILE.peeka (or --format raw) every sample of every thread,\n"
 	"idle ones included, is streamed to a compressed recording (zstd,\n"
 	"flushed every second, so a killed run keeps all but its last second);\n"
-	"'peeka report' renders it later with any of these options.\n"
+	"'peeka report' renders it later with any of these options.  speedscope\n"
+	"writes one time-ordered profile per thread; chrometrace writes trace\n"
+	"events (Perfetto, chrome://tracing) as it goes, so a killed run still\n"
+	"loads.\n"
 	"\n"
 	"Frames read 'function (file:line)'.  File names are shown relative\n"
 	"to the sys.path entry that holds them (json/decoder.py); samples of\n"
@@ -94,14 +98,43 @@ int record_opts__format(const char *name, enum rec_format *f)
 		*f = REC_FORMAT_COLLAPSED;
 	else if (!strcmp(name, "raw") || !strcmp(name, "peeka"))
 		*f = REC_FORMAT_RAW;
+	else if (!strcmp(name, "speedscope"))
+		*f = REC_FORMAT_SPEEDSCOPE;
+	else if (!strcmp(name, "chrometrace") || !strcmp(name, "chrome"))
+		*f = REC_FORMAT_CHROME;
 	else
 		return -EINVAL;
 	return 0;
 }
 
+const char *record_opts__format_name(enum rec_format f)
+{
+	static const char *const names[] = {
+		[REC_FORMAT_SVG] = "flamegraph",
+		[REC_FORMAT_COLLAPSED] = "collapsed",
+		[REC_FORMAT_RAW] = "raw",
+		[REC_FORMAT_SPEEDSCOPE] = "speedscope",
+		[REC_FORMAT_CHROME] = "chrometrace",
+	};
+
+	return (unsigned)f < sizeof(names) / sizeof(names[0]) ? names[f] : "?";
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), m = strlen(tail);
+
+	return n > m && !strcmp(s + n - m, tail);
+}
+
 int record_opts__format_from_name(const char *path, enum rec_format *f)
 {
 	const char *dot = strrchr(path, '.');
+
+	if (ends_with(path, ".speedscope.json")) {
+		*f = REC_FORMAT_SPEEDSCOPE;
+		return 0;
+	}
 
 	if (!dot || strchr(dot, '/'))
 		return -EINVAL;
@@ -112,6 +145,8 @@ int record_opts__format_from_name(const char *path, enum rec_format *f)
 		*f = REC_FORMAT_COLLAPSED;
 	else if (!strcmp(dot, ".peeka"))
 		*f = REC_FORMAT_RAW;
+	else if (!strcmp(dot, ".json"))
+		*f = REC_FORMAT_CHROME;
 	else
 		return -EINVAL;
 	return 0;
@@ -134,7 +169,7 @@ static int check(struct record_opts *o, const char *rate, const char *dur,
 					dur), CMD_USAGE;
 	if (format && record_opts__format(format, &o->format))
 		return opts_usage_error(&record_usage,
-					"unknown format '%s' (expected flamegraph, collapsed or raw)",
+					"unknown format '%s' (expected flamegraph, collapsed, raw, speedscope or chrometrace)",
 					format), CMD_USAGE;
 	if (!format && o->output && record_opts__format_from_name(o->output, &o->format))
 		o->format = REC_FORMAT_SVG;
@@ -156,7 +191,7 @@ int record_opts__parse(struct record_opts *o, int argc, char **argv)
 	const struct opt_spec specs[] = {
 		{ "pid", 'p', OPT_PID, "PID", "the process to sample", &o->pid },
 		{ "output", 'o', OPT_STRING, "FILE", "where to write (default peeka-PID-TIME.svg)", &o->output },
-		{ "format", 'f', OPT_STRING, "FORMAT", "flamegraph (SVG), collapsed or raw (.peeka); default from -o's extension", &format },
+		{ "format", 'f', OPT_STRING, "FORMAT", "flamegraph (SVG), collapsed, raw (.peeka), speedscope or chrometrace; default from -o's extension (.svg, .txt, .peeka, .speedscope.json, .json)", &format },
 		{ "rate", 'r', OPT_STRING, "HZ", "samples per second (default 100, at most 100000)", &rate },
 		{ "duration", 'd', OPT_STRING, "SECONDS", "stop after this long (default: until Ctrl-C or exit)", &dur },
 		{ "threads", 't', OPT_FLAG, NULL, "add a root frame per thread: thread <native id> \"<name>\"", &o->collect.threads },

@@ -12,7 +12,12 @@ enum rec_format {
 	REC_FORMAT_SVG,
 	REC_FORMAT_COLLAPSED,
 	REC_FORMAT_RAW,          /* a .peeka recording (rec_format.h) */
+	REC_FORMAT_SPEEDSCOPE,   /* speedscope JSON */
+	REC_FORMAT_CHROME,       /* Chrome trace event JSON */
 };
+
+/* The name of a format, as --format spells it. */
+const char *record_opts__format_name(enum rec_format f);
 
 #define REC_RATE_MAX 100000.0
 

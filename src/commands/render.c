@@ -3,8 +3,12 @@
 #include "render.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "../diag.h"
+#include "../out_chrome.h"
+#include "../out_speedscope.h"
 #include "../out_svg.h"
 
 int render_profile(struct profile *prof, FILE *f, enum rec_format fmt,
@@ -16,6 +20,71 @@ int render_profile(struct profile *prof, FILE *f, enum rec_format fmt,
 		ret = out_svg__write(prof, f, NULL);
 	else
 		ret = profile__write_collapsed(prof, f);
+	if (fclose(f) && !ret)
+		ret = -errno;
+	if (ret) {
+		error_code(ret, "cannot write '%s'", path);
+		return -1;
+	}
+	return 0;
+}
+
+int render_timeline__open(struct render_timeline *r, enum rec_format fmt,
+			  FILE *f, const struct profile *prof,
+			  const struct render_timeline_opts *o,
+			  const char *path)
+{
+	struct out_chrome_opts co = { o->pid, o->name, o->sp, o->full_filenames };
+	int ret = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->fmt = fmt;
+	r->prof = prof;
+	if (fmt == REC_FORMAT_SPEEDSCOPE) {
+		r->ss = out_speedscope__new();
+		ret = r->ss ? 0 : -ENOMEM;
+	} else {
+		fflush(f);
+		ret = out_chrome__open(&r->ch, fileno(f), &co);
+	}
+	if (ret) {
+		error_code(ret, "cannot write '%s'", path);
+		return -1;
+	}
+	return 0;
+}
+
+int render_timeline__sample(void *ctx, uint64_t ts_ns, int pid,
+			    const struct py_sample_thread *t, uint32_t stack)
+{
+	struct render_timeline *r = ctx;
+	int ret;
+
+	r->now = ts_ns;
+	if (r->ss)
+		return stack == UINT32_MAX ? 0
+		       : out_speedscope__sample(r->ss, pid, t, stack);
+	ret = out_chrome__sample(r->ch, r->prof, ts_ns, pid, t, stack);
+	return ret ? ret : out_chrome__tick(r->ch, ts_ns);
+}
+
+int render_timeline__finish(struct render_timeline *r, FILE *f,
+			    const struct render_timeline_opts *o,
+			    const char *path)
+{
+	struct out_speedscope_meta m = { o->name, o->rate, o->sp,
+					 o->full_filenames };
+	int ret;
+
+	if (r->ss)
+		ret = out_speedscope__write(r->ss, r->prof, f, &m);
+	else
+		ret = out_chrome__finish(r->ch, r->prof,
+					 r->now + (uint64_t)(1e9 / (o->rate > 0 ? o->rate : 100)));
+	out_speedscope__free(r->ss);
+	out_chrome__free(r->ch);
+	r->ss = NULL;
+	r->ch = NULL;
 	if (fclose(f) && !ret)
 		ret = -errno;
 	if (ret) {

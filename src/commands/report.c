@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../diag.h"
 #include "../errors.h"
@@ -22,11 +23,14 @@
 
 static const struct opt_usage report_usage = {
 	"report",
-	"FILE.peeka [-o FILE] [--format flamegraph|collapsed] [--threads]\n"
+	"FILE.peeka [-o FILE] [--format flamegraph|collapsed|speedscope|chrometrace]\n"
+	"       [--threads]"
 	"       [--thread ID|NAME] [--idle] [--gil] [--since S] [--until S]\n"
 	"       [--function] [--nolineno] [--full-filenames]",
 	"Render a recording made with 'peeka record -o FILE.peeka' as an\n"
-	"interactive flame graph (SVG) or collapsed stacks.  The recording\n"
+	"interactive flame graph (SVG), collapsed stacks, a speedscope profile\n"
+	"(one time-ordered profile per thread) or a Chrome trace (Perfetto,\n"
+	"chrome://tracing: one track per thread).  The recording\n"
 	"holds every sample of every thread, so the filters can be chosen now:\n"
 	"--idle keeps idle threads, --gil only the GIL holder, --thread one\n"
 	"thread (native id, Python thread id or name), --since and --until a\n"
@@ -38,6 +42,8 @@ static const struct opt_usage report_usage = {
 	"  peeka report run.peeka -o run.svg\n"
 	"  peeka report run.peeka --thread MainThread --since 60 --until 120\n"
 	"  peeka report run.peeka --format collapsed -o run.txt --threads\n"
+	"  peeka report run.peeka -o run.speedscope.json\n"
+	"  peeka report run.peeka -o run.json --idle          (Chrome trace)\n"
 	"\n"
 	"exit status: 0 on success, 1 when the file cannot be read or no\n"
 	"sample matches, 2 on a usage error.",
@@ -55,6 +61,7 @@ struct report_run {
 	const struct report_opts *o;
 	struct rec_collect *coll;
 	uint64_t matched;
+	struct render_timeline *tl;     /* speedscope, chrometrace */
 };
 
 static int seconds(const char *s, double *out)
@@ -89,12 +96,17 @@ static int feed(void *ctx, const struct rec_read_sample *s)
 {
 	struct report_run *r = ctx;
 	double at = (double)s->ts_ns / 1e9;
+	int ret;
 
 	if (at < r->o->since || (r->o->until >= 0 && at > r->o->until) ||
 	    !thread_matches(r->o->thread, &s->t))
 		return 0;
 	r->matched++;
-	return rec_collect__thread(r->coll, &s->t);
+	ret = rec_collect__thread(r->coll, &s->t);
+	if (!ret && r->tl)
+		ret = render_timeline__sample(r->tl, s->ts_ns, s->pid, &s->t,
+					      rec_collect__last_stack(r->coll));
+	return ret;
 }
 
 static int parse(struct report_opts *o, int argc, char **argv)
@@ -102,7 +114,7 @@ static int parse(struct report_opts *o, int argc, char **argv)
 	const char *format = NULL, *since = NULL, *until = NULL;
 	const struct opt_spec specs[] = {
 		{ "output", 'o', OPT_STRING, "FILE", "where to write (default: FILE with .svg or .txt)", &o->output },
-		{ "format", 'f', OPT_STRING, "FORMAT", "flamegraph (SVG) or collapsed; default from -o's extension", &format },
+		{ "format", 'f', OPT_STRING, "FORMAT", "flamegraph (SVG), collapsed, speedscope or chrometrace; default from -o's extension", &format },
 		{ "threads", 't', OPT_FLAG, NULL, "add a root frame per thread: thread <native id> \"<name>\"", &o->collect.threads },
 		{ "thread", 'T', OPT_STRING, "ID|NAME", "only this thread (native id, thread id or name)", &o->thread },
 		{ "idle", 'i', OPT_FLAG, NULL, "keep samples of idle threads", &o->idle },
@@ -144,17 +156,17 @@ static int parse(struct report_opts *o, int argc, char **argv)
 		return opts_usage_error(&report_usage, "missing FILE.peeka"), CMD_USAGE;
 	if (format && record_opts__format(format, &o->format))
 		return opts_usage_error(&report_usage,
-					"unknown format '%s' (expected flamegraph or collapsed)",
+					"unknown format '%s' (expected flamegraph, collapsed, speedscope or chrometrace)",
 					format), CMD_USAGE;
 	if (format && o->format == REC_FORMAT_RAW)
 		return opts_usage_error(&report_usage,
-					"report writes flamegraph or collapsed, not raw"),
+					"report renders a recording: any format but raw"),
 		       CMD_USAGE;
 	if (!format && o->output && record_opts__format_from_name(o->output, &o->format))
 		o->format = REC_FORMAT_SVG;
 	if (!format && o->output && o->format == REC_FORMAT_RAW)
 		return opts_usage_error(&report_usage,
-					"'%s': report writes flamegraph or collapsed, not a recording",
+					"'%s': report renders a recording: any format but raw",
 					o->output), CMD_USAGE;
 	if ((since && seconds(since, &o->since)) || (until && seconds(until, &o->until)))
 		return opts_usage_error(&report_usage,
@@ -172,16 +184,22 @@ static int parse(struct report_opts *o, int argc, char **argv)
 	return CMD_OK;
 }
 
-/* FILE.peeka -> FILE.svg (or .txt) next to it. */
+/* FILE.peeka -> FILE.svg (or the format's extension) next to it. */
 static const char *default_output(const struct report_opts *o, char *buf,
 				  size_t len)
 {
+	static const char *const ext[] = {
+		[REC_FORMAT_SVG] = "svg",
+		[REC_FORMAT_COLLAPSED] = "txt",
+		[REC_FORMAT_RAW] = "peeka",
+		[REC_FORMAT_SPEEDSCOPE] = "speedscope.json",
+		[REC_FORMAT_CHROME] = "json",
+	};
 	const char *dot = strrchr(o->file, '.');
 	size_t stem = dot && !strchr(dot, '/') ? (size_t)(dot - o->file)
 					       : strlen(o->file);
 
-	snprintf(buf, len, "%.*s.%s", (int)stem, o->file,
-		 o->format == REC_FORMAT_SVG ? "svg" : "txt");
+	snprintf(buf, len, "%.*s.%s", (int)stem, o->file, ext[o->format]);
 	return buf;
 }
 
@@ -202,22 +220,24 @@ static void set_titles(struct profile *prof, const struct rec_read_info *in,
 	profile__set_meta(prof, in->cmdline, sub);
 }
 
-static int render(const struct report_opts *o, struct report_run *r,
-		  struct rec_read_info *in)
+static void done(const struct report_run *r, const struct rec_read_info *in,
+		 const char *path)
 {
-	char buf[4096];
-	const char *path = o->output ? o->output : default_output(o, buf, sizeof(buf));
+	fprintf(stderr, "peeka: %llu of %llu thread samples rendered; wrote %s\n",
+		(unsigned long long)rec_collect__stats(r->coll)->kept,
+		(unsigned long long)in->samples, path);
+}
+
+/* Flame graph or collapsed: from the aggregated profile. */
+static int render(const struct report_opts *o, struct report_run *r,
+		  struct rec_read_info *in, const char *path)
+{
 	struct profile *out = rec_collect__finish(r->coll, &in->sys_path);
 	FILE *f;
 	int ret;
 
 	if (!out)
 		return error("out of memory");
-	if (!profile__total(out)) {
-		profile__free(out);
-		return error("no samples in '%s' match%s", o->file,
-			     o->idle ? "" : " (all idle? try --idle)");
-	}
 	f = fopen(path, "w");
 	if (!f) {
 		profile__free(out);
@@ -226,39 +246,83 @@ static int render(const struct report_opts *o, struct report_run *r,
 	set_titles(out, in, o);
 	ret = render_profile(out, f, o->format, path);
 	if (!ret)
-		fprintf(stderr, "peeka: %llu of %llu thread samples rendered; wrote %s\n",
-			(unsigned long long)rec_collect__stats(r->coll)->kept,
-			(unsigned long long)in->samples, path);
+		done(r, in, path);
 	profile__free(out);
+	return ret;
+}
+
+static int read_file(struct report_run *r, struct rec_read_info *in)
+{
+	char err[256] = "";
+	int ret = rec_read__file(r->o->file, feed, r, in, err, sizeof(err));
+
+	if (ret)
+		return error("cannot read '%s': %s", r->o->file,
+			     err[0] ? err : peeka_strerror(ret));
+	if (in->damaged)
+		warning("'%s': %s; rendering the %llu thread samples before it",
+			r->o->file, in->damage, (unsigned long long)in->samples);
+	if (!rec_collect__stats(r->coll)->kept)
+		return error("no samples in '%s' match%s", r->o->file,
+			     r->o->idle ? "" : " (all idle? try --idle)");
+	return 0;
+}
+
+/* speedscope or Chrome trace: written while the recording is read. */
+static int render_timeline(struct report_run *r, struct rec_read_info *in,
+			   const char *path)
+{
+	struct render_timeline tl;
+	/* The header is read before the first sample: the writer reads
+	 * the pid and command line then. */
+	struct render_timeline_opts to = { 0, in->cmdline, 0, &in->sys_path,
+					   r->o->collect.full_filenames };
+	FILE *f = fopen(path, "w");
+	int ret;
+
+	if (!f)
+		return error_errno("cannot write '%s'", path);
+	if (render_timeline__open(&tl, r->o->format, f,
+				  rec_collect__profile(r->coll), &to, path)) {
+		fclose(f);
+		return -1;
+	}
+	r->tl = &tl;
+	ret = read_file(r, in);
+	to.rate = in->rate;
+	if (render_timeline__finish(&tl, f, &to, path) && !ret)
+		ret = -1;
+	if (ret)
+		unlink(path);
+	else
+		done(r, in, path);
 	return ret;
 }
 
 int cmd_report(int argc, char **argv)
 {
 	struct report_opts o;
-	struct report_run r = { &o, NULL, 0 };
+	struct report_run r = { &o, NULL, 0, NULL };
 	struct rec_read_info in;
 	struct profile *prof;
-	char err[256] = "";
+	char buf[4096];
+	const char *path;
 	int ret = parse(&o, argc, argv);
 
 	if (ret)
 		return ret < 0 ? CMD_OK : ret;
+	path = o.output ? o.output : default_output(&o, buf, sizeof(buf));
 	prof = profile__new();
 	r.coll = prof ? rec_collect__new(prof, &o.collect) : NULL;
 	if (!r.coll) {
 		profile__free(prof);
 		return error("out of memory"), CMD_FAILED;
 	}
-	ret = rec_read__file(o.file, feed, &r, &in, err, sizeof(err));
-	if (ret) {
-		error("cannot read '%s': %s", o.file, err[0] ? err : peeka_strerror(ret));
-	} else {
-		if (in.damaged)
-			warning("'%s': %s; rendering the %llu thread samples before it",
-				o.file, in.damage, (unsigned long long)in.samples);
-		ret = render(&o, &r, &in);
-	}
+	memset(&in, 0, sizeof(in));
+	if (render_is_timeline(o.format))
+		ret = render_timeline(&r, &in, path);
+	else if (!(ret = read_file(&r, &in)))
+		ret = render(&o, &r, &in, path);
 	rec_read_info__release(&in);
 	rec_collect__free(r.coll);
 	profile__free(prof);
