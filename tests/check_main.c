@@ -76,6 +76,7 @@ int main(void)
 	srunner_add_suite(sr, out_svg_suite());
 	srunner_add_suite(sr, profile_suite());
 	srunner_add_suite(sr, rec_file_suite());
+	srunner_add_suite(sr, gzip_suite());
 	srunner_add_suite(sr, rec_clock_suite());
 	srunner_add_suite(sr, record_suite());
 	srunner_add_suite(sr, report_suite());

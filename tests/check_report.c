@@ -108,6 +108,8 @@ START_TEST(test_record_raw_then_report)
 	timeline("speedscope", c.dir, "x.speedscope.json", "busy busy_spin", true);
 	report(c.dir, "--idle", "x.json");
 	timeline("chrome", c.dir, "x.json", "busy busy_spin", false);
+	report(c.dir, "", "x.pb.gz");
+	timeline("pprof", c.dir, "x.pb.gz", "busy_spin", false);
 	/* A window with nothing in it. */
 	snprintf(cmd, sizeof(cmd), "%s report %s/r.peeka --since 100 -o %s/e.txt",
 		 tu_peeka(), c.dir, c.dir);
@@ -191,6 +193,10 @@ START_TEST(test_record_timeline_formats)
 		 tu_peeka(), c.pid, c.dir);
 	free(run(cmd, 0));
 	timeline("chrome", c.dir, "l.trace", "busy busy_spin", false);
+	snprintf(cmd, sizeof(cmd), "%s record --pid %d --duration 0.7 --rate 200 --format pprof -o %s/l.prof",
+		 tu_peeka(), c.pid, c.dir);
+	free(run(cmd, 0));
+	timeline("pprof", c.dir, "l.prof", "busy_spin", false);
 	/* Killed after a few flushes: whole events, an open array. */
 	snprintf(path, sizeof(path), "%s/k.json", c.dir);
 	record_killed(c.pid, path, "--idle", 2500000);

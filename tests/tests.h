@@ -24,6 +24,7 @@ Suite *record_suite(void);
 Suite *report_suite(void);
 Suite *profile_suite(void);
 Suite *rec_file_suite(void);
+Suite *gzip_suite(void);
 Suite *rec_clock_suite(void);
 
 #endif

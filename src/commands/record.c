@@ -80,6 +80,8 @@ static const char *extension(enum rec_format f)
 		return "speedscope.json";
 	case REC_FORMAT_CHROME:
 		return "json";
+	case REC_FORMAT_PPROF:
+		return "pb.gz";
 	default:
 		return "txt";
 	}
@@ -207,20 +209,25 @@ static int start_target(struct record_opts *o, struct py_proc *pp,
 	return CMD_FAILED;
 }
 
+static uint64_t unix_now_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+}
+
 /* Start the .peeka stream on @f's descriptor. */
 static int open_raw(struct rec_write **w, FILE *f, struct py_proc *pp,
 		    const struct record_opts *o)
 {
 	char cmdline[1024] = "", vs[32];
-	struct rec_write_info info = { pp->pid, cmdline, vs, o->rate, 0 };
-	struct timespec now;
+	struct rec_write_info info = { pp->pid, cmdline, vs, o->rate,
+				       unix_now_ns() };
 	int ret;
 
 	command_line(pp, o, cmdline, sizeof(cmdline));
 	py_proc__version_text(pp, vs, sizeof(vs));
-	clock_gettime(CLOCK_REALTIME, &now);
-	info.start_unix_ns = (uint64_t)now.tv_sec * 1000000000ULL +
-			     (uint64_t)now.tv_nsec;
 	ret = rec_write__open(w, fileno(f), &info);
 	if (ret)
 		error_code(ret, "cannot write '%s'", o->output);
@@ -258,7 +265,7 @@ static int record(struct record_opts *o, struct py_proc *pp, pid_t child,
 	struct render_timeline tl;
 	char cmdline[1024];
 	struct render_timeline_opts to = { pp->pid, cmdline, o->rate, NULL,
-					   o->collect.full_filenames };
+					   o->collect.full_filenames, 0 };
 	struct recorder_progress p = { 0 };
 	struct rec_collect *coll = NULL;
 	struct profile *prof = profile__new(), *out = NULL;
@@ -270,6 +277,7 @@ static int record(struct record_opts *o, struct py_proc *pp, pid_t child,
 
 	command_line(pp, o, cmdline, sizeof(cmdline));
 	to.sp = &sp;
+	to.start_unix_ns = unix_now_ns();
 	if (f && timeline) {
 		if (render_timeline__open(&tl, o->format, f, prof, &to, o->output)) {
 			fclose(f);

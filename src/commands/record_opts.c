@@ -13,7 +13,7 @@
 static const struct opt_usage record_usage = {
 	"record",
 	"(--pid PID | -- CMD [ARGS...]) [-o FILE]\n"
-	"       [--format flamegraph|collapsed|raw|speedscope|chrometrace]\n"
+	"       [--format flamegraph|collapsed|raw|speedscope|chrometrace|pprof]\n"
 	"       [--rate HZ] [--duration SECONDS] [--threads] [--idle] [--gil]\n"
 	"       [--nolineno] [--full-filenames] [--function]",
 	"Sample the Python stacks of a running process, or of a program peeka\n"
@@ -38,7 +38,8 @@ static const struct opt_usage record_usage = {
 	"'peeka report' renders it later with any of these options.  speedscope\n"
 	"writes one time-ordered profile per thread; chrometrace writes trace\n"
 	"events (Perfetto, chrome://tracing) as it goes, so a killed run still\n"
-	"loads.\n"
+	"loads; pprof writes a gzip'd profile.proto for go tool pprof, Pyroscope\n"
+	"and Grafana.\n"
 	"\n"
 	"Frames read 'function (file:line)'.  File names are shown relative\n"
 	"to the sys.path entry that holds them (json/decoder.py); samples of\n"
@@ -102,6 +103,8 @@ int record_opts__format(const char *name, enum rec_format *f)
 		*f = REC_FORMAT_SPEEDSCOPE;
 	else if (!strcmp(name, "chrometrace") || !strcmp(name, "chrome"))
 		*f = REC_FORMAT_CHROME;
+	else if (!strcmp(name, "pprof"))
+		*f = REC_FORMAT_PPROF;
 	else
 		return -EINVAL;
 	return 0;
@@ -115,6 +118,7 @@ const char *record_opts__format_name(enum rec_format f)
 		[REC_FORMAT_RAW] = "raw",
 		[REC_FORMAT_SPEEDSCOPE] = "speedscope",
 		[REC_FORMAT_CHROME] = "chrometrace",
+		[REC_FORMAT_PPROF] = "pprof",
 	};
 
 	return (unsigned)f < sizeof(names) / sizeof(names[0]) ? names[f] : "?";
@@ -135,6 +139,10 @@ int record_opts__format_from_name(const char *path, enum rec_format *f)
 		*f = REC_FORMAT_SPEEDSCOPE;
 		return 0;
 	}
+	if (ends_with(path, ".pb.gz")) {
+		*f = REC_FORMAT_PPROF;
+		return 0;
+	}
 
 	if (!dot || strchr(dot, '/'))
 		return -EINVAL;
@@ -147,6 +155,8 @@ int record_opts__format_from_name(const char *path, enum rec_format *f)
 		*f = REC_FORMAT_RAW;
 	else if (!strcmp(dot, ".json"))
 		*f = REC_FORMAT_CHROME;
+	else if (!strcmp(dot, ".pprof"))
+		*f = REC_FORMAT_PPROF;
 	else
 		return -EINVAL;
 	return 0;
@@ -169,7 +179,7 @@ static int check(struct record_opts *o, const char *rate, const char *dur,
 					dur), CMD_USAGE;
 	if (format && record_opts__format(format, &o->format))
 		return opts_usage_error(&record_usage,
-					"unknown format '%s' (expected flamegraph, collapsed, raw, speedscope or chrometrace)",
+					"unknown format '%s' (expected flamegraph, collapsed, raw, speedscope, chrometrace or pprof)",
 					format), CMD_USAGE;
 	if (!format && o->output && record_opts__format_from_name(o->output, &o->format))
 		o->format = REC_FORMAT_SVG;
@@ -191,7 +201,7 @@ int record_opts__parse(struct record_opts *o, int argc, char **argv)
 	const struct opt_spec specs[] = {
 		{ "pid", 'p', OPT_PID, "PID", "the process to sample", &o->pid },
 		{ "output", 'o', OPT_STRING, "FILE", "where to write (default peeka-PID-TIME.svg)", &o->output },
-		{ "format", 'f', OPT_STRING, "FORMAT", "flamegraph (SVG), collapsed, raw (.peeka), speedscope or chrometrace; default from -o's extension (.svg, .txt, .peeka, .speedscope.json, .json)", &format },
+		{ "format", 'f', OPT_STRING, "FORMAT", "flamegraph (SVG), collapsed, raw (.peeka), speedscope, chrometrace or pprof; default from -o's extension (.svg, .txt, .peeka, .speedscope.json, .json, .pb.gz)", &format },
 		{ "rate", 'r', OPT_STRING, "HZ", "samples per second (default 100, at most 100000)", &rate },
 		{ "duration", 'd', OPT_STRING, "SECONDS", "stop after this long (default: until Ctrl-C or exit)", &dur },
 		{ "threads", 't', OPT_FLAG, NULL, "add a root frame per thread: thread <native id> \"<name>\"", &o->collect.threads },

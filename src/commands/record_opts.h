@@ -14,6 +14,7 @@ enum rec_format {
 	REC_FORMAT_RAW,          /* a .peeka recording (rec_format.h) */
 	REC_FORMAT_SPEEDSCOPE,   /* speedscope JSON */
 	REC_FORMAT_CHROME,       /* Chrome trace event JSON */
+	REC_FORMAT_PPROF,        /* gzip'd pprof profile.proto */
 };
 
 /* The name of a format, as --format spells it. */

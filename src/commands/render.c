@@ -8,6 +8,7 @@
 
 #include "../diag.h"
 #include "../out_chrome.h"
+#include "../out_pprof.h"
 #include "../out_speedscope.h"
 #include "../out_svg.h"
 
@@ -43,6 +44,9 @@ int render_timeline__open(struct render_timeline *r, enum rec_format fmt,
 	if (fmt == REC_FORMAT_SPEEDSCOPE) {
 		r->ss = out_speedscope__new();
 		ret = r->ss ? 0 : -ENOMEM;
+	} else if (fmt == REC_FORMAT_PPROF) {
+		r->pp = out_pprof__new();
+		ret = r->pp ? 0 : -ENOMEM;
 	} else {
 		fflush(f);
 		ret = out_chrome__open(&r->ch, fileno(f), &co);
@@ -64,6 +68,9 @@ int render_timeline__sample(void *ctx, uint64_t ts_ns, int pid,
 	if (r->ss)
 		return stack == UINT32_MAX ? 0
 		       : out_speedscope__sample(r->ss, pid, t, stack);
+	if (r->pp)
+		return stack == UINT32_MAX ? 0
+		       : out_pprof__sample(r->pp, pid, t, stack);
 	ret = out_chrome__sample(r->ch, r->prof, ts_ns, pid, t, stack);
 	return ret ? ret : out_chrome__tick(r->ch, ts_ns);
 }
@@ -74,17 +81,23 @@ int render_timeline__finish(struct render_timeline *r, FILE *f,
 {
 	struct out_speedscope_meta m = { o->name, o->rate, o->sp,
 					 o->full_filenames };
+	struct out_pprof_meta pm = { o->rate, o->start_unix_ns, r->now, o->sp,
+				     o->full_filenames };
 	int ret;
 
 	if (r->ss)
 		ret = out_speedscope__write(r->ss, r->prof, f, &m);
+	else if (r->pp)
+		ret = out_pprof__write(r->pp, r->prof, f, &pm);
 	else
 		ret = out_chrome__finish(r->ch, r->prof,
 					 r->now + (uint64_t)(1e9 / (o->rate > 0 ? o->rate : 100)));
 	out_speedscope__free(r->ss);
 	out_chrome__free(r->ch);
+	out_pprof__free(r->pp);
 	r->ss = NULL;
 	r->ch = NULL;
+	r->pp = NULL;
 	if (fclose(f) && !ret)
 		ret = -errno;
 	if (ret) {

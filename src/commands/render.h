@@ -2,7 +2,8 @@
 /*
  * Output formats, shared by record and report: the aggregated ones
  * (flame graph, collapsed) from a finished profile, and the time-ordered
- * ones (speedscope, Chrome trace) from every kept sample as it comes.
+ * ones (speedscope, Chrome trace) and pprof from every kept sample as it
+ * comes.
  */
 #ifndef PEEKA_RENDER_H
 #define PEEKA_RENDER_H
@@ -23,6 +24,7 @@ int render_profile(struct profile *prof, FILE *f, enum rec_format fmt,
 
 struct out_speedscope;
 struct out_chrome;
+struct out_pprof;
 
 /* The state of a time-ordered output while samples come in. */
 struct render_timeline {
@@ -30,6 +32,7 @@ struct render_timeline {
 	const struct profile *prof;      /* the collector's profile */
 	struct out_speedscope *ss;
 	struct out_chrome *ch;
+	struct out_pprof *pp;
 	uint64_t now;                    /* the last sample's time */
 };
 
@@ -39,6 +42,7 @@ struct render_timeline_opts {
 	double rate;
 	const struct py_sys_path *sp;    /* borrowed, may fill in later */
 	bool full_filenames;
+	uint64_t start_unix_ns;          /* pprof's time_nanos */
 };
 
 /*
@@ -59,10 +63,11 @@ int render_timeline__finish(struct render_timeline *r, FILE *f,
 			    const struct render_timeline_opts *o,
 			    const char *path);
 
-/* Whether @fmt is written sample by sample (render_timeline). */
+/* Whether @fmt is fed sample by sample (render_timeline). */
 static inline bool render_is_timeline(enum rec_format fmt)
 {
-	return fmt == REC_FORMAT_SPEEDSCOPE || fmt == REC_FORMAT_CHROME;
+	return fmt == REC_FORMAT_SPEEDSCOPE || fmt == REC_FORMAT_CHROME ||
+	       fmt == REC_FORMAT_PPROF;
 }
 
 #endif

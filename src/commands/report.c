@@ -23,14 +23,15 @@
 
 static const struct opt_usage report_usage = {
 	"report",
-	"FILE.peeka [-o FILE] [--format flamegraph|collapsed|speedscope|chrometrace]\n"
+	"FILE.peeka [-o FILE] [--format flamegraph|collapsed|speedscope|chrometrace|pprof]\n"
 	"       [--threads]"
 	"       [--thread ID|NAME] [--idle] [--gil] [--since S] [--until S]\n"
 	"       [--function] [--nolineno] [--full-filenames]",
 	"Render a recording made with 'peeka record -o FILE.peeka' as an\n"
 	"interactive flame graph (SVG), collapsed stacks, a speedscope profile\n"
 	"(one time-ordered profile per thread) or a Chrome trace (Perfetto,\n"
-	"chrome://tracing: one track per thread).  The recording\n"
+	"chrome://tracing: one track per thread) or a pprof profile (go tool\n"
+	"pprof, Pyroscope, Grafana).  The recording\n"
 	"holds every sample of every thread, so the filters can be chosen now:\n"
 	"--idle keeps idle threads, --gil only the GIL holder, --thread one\n"
 	"thread (native id, Python thread id or name), --since and --until a\n"
@@ -44,6 +45,7 @@ static const struct opt_usage report_usage = {
 	"  peeka report run.peeka --format collapsed -o run.txt --threads\n"
 	"  peeka report run.peeka -o run.speedscope.json\n"
 	"  peeka report run.peeka -o run.json --idle          (Chrome trace)\n"
+	"  peeka report run.peeka -o run.pb.gz && go tool pprof -top run.pb.gz\n"
 	"\n"
 	"exit status: 0 on success, 1 when the file cannot be read or no\n"
 	"sample matches, 2 on a usage error.",
@@ -114,7 +116,7 @@ static int parse(struct report_opts *o, int argc, char **argv)
 	const char *format = NULL, *since = NULL, *until = NULL;
 	const struct opt_spec specs[] = {
 		{ "output", 'o', OPT_STRING, "FILE", "where to write (default: FILE with .svg or .txt)", &o->output },
-		{ "format", 'f', OPT_STRING, "FORMAT", "flamegraph (SVG), collapsed, speedscope or chrometrace; default from -o's extension", &format },
+		{ "format", 'f', OPT_STRING, "FORMAT", "flamegraph (SVG), collapsed, speedscope, chrometrace or pprof; default from -o's extension", &format },
 		{ "threads", 't', OPT_FLAG, NULL, "add a root frame per thread: thread <native id> \"<name>\"", &o->collect.threads },
 		{ "thread", 'T', OPT_STRING, "ID|NAME", "only this thread (native id, thread id or name)", &o->thread },
 		{ "idle", 'i', OPT_FLAG, NULL, "keep samples of idle threads", &o->idle },
@@ -156,7 +158,7 @@ static int parse(struct report_opts *o, int argc, char **argv)
 		return opts_usage_error(&report_usage, "missing FILE.peeka"), CMD_USAGE;
 	if (format && record_opts__format(format, &o->format))
 		return opts_usage_error(&report_usage,
-					"unknown format '%s' (expected flamegraph, collapsed, speedscope or chrometrace)",
+					"unknown format '%s' (expected flamegraph, collapsed, speedscope, chrometrace or pprof)",
 					format), CMD_USAGE;
 	if (format && o->format == REC_FORMAT_RAW)
 		return opts_usage_error(&report_usage,
@@ -194,6 +196,7 @@ static const char *default_output(const struct report_opts *o, char *buf,
 		[REC_FORMAT_RAW] = "peeka",
 		[REC_FORMAT_SPEEDSCOPE] = "speedscope.json",
 		[REC_FORMAT_CHROME] = "json",
+		[REC_FORMAT_PPROF] = "pb.gz",
 	};
 	const char *dot = strrchr(o->file, '.');
 	size_t stem = dot && !strchr(dot, '/') ? (size_t)(dot - o->file)
@@ -276,7 +279,7 @@ static int render_timeline(struct report_run *r, struct rec_read_info *in,
 	/* The header is read before the first sample: the writer reads
 	 * the pid and command line then. */
 	struct render_timeline_opts to = { 0, in->cmdline, 0, &in->sys_path,
-					   r->o->collect.full_filenames };
+					   r->o->collect.full_filenames, 0 };
 	FILE *f = fopen(path, "w");
 	int ret;
 
@@ -290,6 +293,7 @@ static int render_timeline(struct report_run *r, struct rec_read_info *in,
 	r->tl = &tl;
 	ret = read_file(r, in);
 	to.rate = in->rate;
+	to.start_unix_ns = in->start_unix_ns;
 	if (render_timeline__finish(&tl, f, &to, path) && !ret)
 		ret = -1;
 	if (ret)

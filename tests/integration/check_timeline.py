@@ -16,9 +16,15 @@ which has python3-jsonschema).
       innermost open B of its name), times never go back, every B is
       closed (unless --cut), and FUNCTION opens on THREAD's track.
 
+  check_timeline.py pprof FILE FUNCTION
+      `go tool pprof -raw` reads FILE (gzip'd profile.proto) and finds
+      samples with thread labels, and the first row of `go tool pprof -top`
+      (the hottest function by its own samples) is FUNCTION.
+
 Exit 0 when the check passes, 1 (with one line per problem) otherwise.
 """
 import json
+import subprocess
 import sys
 
 
@@ -106,9 +112,35 @@ def chrome(path, thread, function, cut):
     return problems
 
 
+def pprof(path, function):
+    problems = []
+    raw = subprocess.run(["go", "tool", "pprof", "-raw", path],
+                         capture_output=True, text=True, timeout=120)
+    if raw.returncode != 0:
+        return ["go tool pprof -raw failed: %s" % raw.stderr.strip()[:300]]
+    if "samples/count cpu/nanoseconds" not in raw.stdout:
+        problems.append("no samples/count cpu/nanoseconds sample types")
+    if "thread_name:[" not in raw.stdout or "thread_id:[" not in raw.stdout:
+        problems.append("no thread labels")
+    top = subprocess.run(["go", "tool", "pprof", "-top", path],
+                         capture_output=True, text=True, timeout=120)
+    if top.returncode != 0:
+        return problems + ["go tool pprof -top failed: %s" % top.stderr.strip()[:300]]
+    lines = top.stdout.splitlines()
+    rows = [l for l in lines[lines.index(next(l for l in lines if l.strip().startswith("flat"))) + 1:] if l.strip()] \
+        if any(l.strip().startswith("flat") for l in lines) else []
+    if not rows:
+        problems.append("no rows in go tool pprof -top:\n" + top.stdout[:500])
+    elif rows[0].split()[-1] != function:
+        problems.append("hottest function is %r, expected %r" % (rows[0].split()[-1], function))
+    return problems
+
+
 def main(argv):
     if len(argv) >= 6 and argv[1] == "speedscope":
         problems = speedscope(argv[2], argv[3], argv[4], argv[5])
+    elif len(argv) >= 4 and argv[1] == "pprof":
+        problems = pprof(argv[2], argv[3])
     elif len(argv) >= 5 and argv[1] == "chrome":
         problems = chrome(argv[2], argv[3], argv[4], "--cut" in argv[5:])
     else:
