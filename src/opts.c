@@ -222,3 +222,44 @@ enum opts_result opts_parse(const struct opt_usage *u,
 	*first_arg = optind;
 	return OPTS_OK;
 }
+
+enum opts_result opts_parse_operands(const struct opt_usage *u,
+				     const struct opt_spec *specs, int argc,
+				     char **argv, const char **operands,
+				     int max, int *n)
+{
+	char *rest[OPTS_ARGV_MAX + 2];
+	int first;
+
+	*n = 0;
+	for (;;) {
+		enum opts_result r = opts_parse(u, specs, argc, argv, &first);
+
+		if (r != OPTS_OK)
+			return r;
+		if (first >= argc)
+			return OPTS_OK;
+		if (!strcmp(argv[first - 1], "--")) {
+			/* After "--" everything is an operand. */
+			for (; first < argc; first++) {
+				if (*n == max)
+					return opts_usage_error(u, "unexpected argument '%s'",
+								argv[first]);
+				operands[(*n)++] = argv[first];
+			}
+			return OPTS_OK;
+		}
+		if (*n == max)
+			return opts_usage_error(u, "unexpected argument '%s'",
+						argv[first]);
+		operands[(*n)++] = argv[first];
+		/* Parse what follows the operand, as a fresh argv. */
+		rest[0] = argv[0];
+		argc = argc - first;
+		if (argc > OPTS_ARGV_MAX)
+			return opts_usage_error(u, "too many arguments");
+		memmove(rest + 1, argv + first + 1, (size_t)(argc - 1) * sizeof(*rest));
+		rest[argc] = NULL;
+		argv = rest;
+	}
+}

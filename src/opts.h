@@ -51,6 +51,18 @@ enum opts_result opts_parse(const struct opt_usage *u,
 			    const struct opt_spec *specs, int argc,
 			    char **argv, int *first_arg);
 
+#define OPTS_ARGV_MAX 256
+
+/*
+ * Like opts_parse, but options may also come after operands: up to @max
+ * operands are collected in @operands (*n of them).  A "--" ends the
+ * options; an operand beyond @max is a usage error.
+ */
+enum opts_result opts_parse_operands(const struct opt_usage *u,
+				     const struct opt_spec *specs, int argc,
+				     char **argv, const char **operands,
+				     int max, int *n);
+
 /* Print the full help text of a command to stdout. */
 void opts_print_help(const struct opt_usage *u, const struct opt_spec *specs);
 

@@ -42,6 +42,10 @@ struct svg_doc {
 	int head;               /* height of title and subtitle, px */
 	bool icicle;
 	const char *title, *subtitle;
+	/* Differential graphs: per node, own samples after minus before. */
+	int64_t *delta;
+	uint64_t *before;
+	uint64_t max_delta;
 };
 
 /* The XML 1.0 Char production. */
@@ -202,6 +206,74 @@ static uint32_t frame_rgb(const struct prof_frame *fr)
 	return rgb;
 }
 
+/* Differential colour: white unchanged, red grown, blue shrunk. */
+static uint32_t diff_rgb(const struct svg_doc *d, uint32_t i)
+{
+	int64_t dl = d->delta[i];
+	uint64_t mag = dl < 0 ? (uint64_t)-dl : (uint64_t)dl;
+	uint32_t pale;
+
+	if (!dl || !d->max_delta)
+		return 0xfafafa;
+	pale = (uint32_t)(100.0 + 150.0 * (double)(d->max_delta - mag) /
+				     (double)d->max_delta + 0.5);
+	return dl > 0 ? 0xff0000u | pale << 8 | pale
+		      : pale << 16 | pale << 8 | 0xffu;
+}
+
+/* "; own N before, M after, +D%" (D: the change as a share of all). */
+static void put_change(const struct svg_doc *d, uint32_t i)
+{
+	uint64_t before = d->before[i];
+	uint64_t after = (uint64_t)((int64_t)before + d->delta[i]);
+
+	fputs("; own ", d->f);
+	put_count(d->f, before);
+	fputs(" before, ", d->f);
+	put_count(d->f, after);
+	fprintf(d->f, " after, %+.2f%%",
+		100.0 * (double)d->delta[i] / (double)d->total);
+}
+
+/* Own samples before and after for every drawn node. */
+static int diff_init(struct svg_doc *d, const struct out_svg_opts *o)
+{
+	uint32_t *path = malloc((d->t.n ? d->t.n : 1) * sizeof(*path));
+	size_t cap = 4100;
+
+	d->delta = calloc(d->t.n, sizeof(*d->delta));
+	d->before = calloc(d->t.n, sizeof(*d->before));
+	if (!d->delta || !d->before || !path) {
+		free(path);
+		return -ENOMEM;
+	}
+	for (size_t i = 1; i < d->t.n; i++) {
+		const struct flame_node *n = &d->t.nodes[i];
+		uint64_t self = n->total, mag;
+		size_t len = 0;
+
+		if (n->total < d->thr)
+			continue;
+		for (uint32_t k = 0; k < n->nkids; k++)
+			self -= d->t.nodes[d->t.kids[n->first + k]].total;
+		for (uint32_t j = (uint32_t)i; j && len < cap; j = d->t.nodes[j].parent)
+			path[len++] = d->t.nodes[j].frame;
+		for (size_t a = 0, b = len ? len - 1 : 0; a < b; a++, b--) {
+			uint32_t t = path[a];
+
+			path[a] = path[b];
+			path[b] = t;
+		}
+		d->before[i] = o->before_self(o->before_ctx, path, len);
+		d->delta[i] = (int64_t)self - (int64_t)d->before[i];
+		mag = d->delta[i] < 0 ? (uint64_t)-d->delta[i] : (uint64_t)d->delta[i];
+		if (mag > d->max_delta)
+			d->max_delta = mag;
+	}
+	free(path);
+	return 0;
+}
+
 static void put_frame(struct svg_doc *d, uint32_t i)
 {
 	const struct flame_node *n = &d->t.nodes[i];
@@ -217,12 +289,14 @@ static void put_frame(struct svg_doc *d, uint32_t i)
 	put_count(f, n->total);
 	fputs(n->total == 1 ? " sample, " : " samples, ", f);
 	put_share(f, n->total, d->total);
+	if (d->delta)
+		put_change(d, i);
 	fputs(")</title><rect x=\"", f);
 	put_pct(f, n->start, d->total);
 	fprintf(f, "\" y=\"%u\" width=\"", y);
 	put_pct(f, n->total, d->total);
 	fprintf(f, "\" height=\"%d\" fill=\"#%06x\" data-x=\"%llu\" data-w=\"%llu\"/>"
-		"<text x=\"", PITCH - 1, frame_rgb(fr),
+		"<text x=\"", PITCH - 1, d->delta ? diff_rgb(d, i) : frame_rgb(fr),
 		(unsigned long long)n->start, (unsigned long long)n->total);
 	put_pct(f, n->start, d->total);
 	fprintf(f, "\" y=\"%u\">", y + 11);
@@ -388,11 +462,20 @@ int out_svg__write(const struct profile *p, FILE *f,
 	ret = doc_init(&d, p, f, o);
 	if (ret)
 		return ret;
+	if (o && o->before_self && (ret = diff_init(&d, o))) {
+		free(d.delta);
+		free(d.before);
+		free(d.stack);
+		flame_tree__release(&d.t);
+		return ret;
+	}
 	put_head(&d);
 	put_controls(&d);
 	put_frames(&d);
 	put_tail(&d);
 	free(d.stack);
+	free(d.delta);
+	free(d.before);
 	flame_tree__release(&d.t);
 	errno = 0;
 	if (ferror(f))

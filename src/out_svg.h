@@ -24,6 +24,15 @@ struct out_svg_opts {
 	double min_width_pct;   /* hide narrower frames; 0: 0.01 */
 	size_t max_frames;      /* frame budget, root included; 0: 30000 */
 	bool icicle;            /* initial orientation: root on top */
+	/*
+	 * A differential graph when set: the "before" own samples of the
+	 * stack whose frame ids (root first) are given.  Each frame is then
+	 * coloured by the change of its own samples (red: grew, blue: shrank,
+	 * deeper for larger changes) and its tooltip gives both counts and
+	 * the change as a share of all samples.
+	 */
+	uint64_t (*before_self)(void *ctx, const uint32_t *frames, size_t n);
+	void *before_ctx;
 };
 
 /*

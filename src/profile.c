@@ -230,6 +230,22 @@ uint32_t profile__frame_id(struct profile *p, const char *function,
 	return (uint32_t)p->nframes - 1;
 }
 
+uint32_t profile__stack_find(const struct profile *p, const uint32_t *frames,
+			     size_t n)
+{
+	uint64_t h = fnv(FNV_SEED, frames, n * sizeof(*frames));
+
+	for (size_t s = h & (p->stack_slots_cap - 1); p->stack_slots[s];
+	     s = (s + 1) & (p->stack_slots_cap - 1)) {
+		const struct stack_rec *r = &p->stacks[p->stack_slots[s] - 1];
+
+		if (r->hash == h && r->n == n &&
+		    !memcmp(p->ids + r->off, frames, n * sizeof(*frames)))
+			return p->stack_slots[s] - 1;
+	}
+	return UINT32_MAX;
+}
+
 uint32_t profile__stack_id(struct profile *p, const uint32_t *frames,
 			   size_t n)
 {

@@ -54,6 +54,10 @@ uint32_t profile__frame_id(struct profile *p, const char *function,
 uint32_t profile__stack_id(struct profile *p, const uint32_t *frames,
 			   size_t n);
 
+/* The id of an interned stack, or UINT32_MAX when it is not there. */
+uint32_t profile__stack_find(const struct profile *p, const uint32_t *frames,
+			     size_t n);
+
 /* Add @count samples to stack @stack. */
 void profile__add(struct profile *p, uint32_t stack, uint64_t count);
 

@@ -18,6 +18,8 @@
 
 #define PROGRESS_NS 250000000ULL
 #define SYS_PATH_RETRY_NS 500000000ULL
+#define SYS_PATH_EARLY_NS 5000000000ULL
+#define SYS_PATH_LATER_NS 10000000000ULL
 
 struct run {
 	struct py_proc *pp;
@@ -25,7 +27,6 @@ struct run {
 	struct rec_collect *coll;
 	struct rec_clock clk;
 	struct py_sys_path *sp;
-	bool have_sp;
 	uint64_t last_sp, last_progress;
 	uint64_t failed;
 	uint64_t busy_ns, max_ns;
@@ -76,21 +77,24 @@ static void fill_progress(const struct run *r, struct recorder_progress *p)
 	}
 }
 
-/* sys.path changes while a program starts; read it until it looks set. */
+/*
+ * sys.path changes while a program starts (the script's directory goes in
+ * front just before the script runs): read it every half second for the
+ * first seconds, then now and then.
+ */
 static void maybe_read_sys_path(struct run *r, uint64_t now)
 {
 	struct py_sys_path fresh;
+	uint64_t every = now - r->clk.start_ns < SYS_PATH_EARLY_NS
+			 ? SYS_PATH_RETRY_NS : SYS_PATH_LATER_NS;
 
-	if (r->have_sp && r->sp->n > 1)
-		return;
-	if (now - r->last_sp < SYS_PATH_RETRY_NS && r->last_sp)
+	if (now - r->last_sp < every && r->last_sp)
 		return;
 	r->last_sp = now;
 	if (py_sys__path(r->pp, &fresh))
 		return;
 	py_sys_path__release(r->sp);
 	*r->sp = fresh;
-	r->have_sp = true;
 	if (r->raw && !r->raw_err)
 		r->raw_err = rec_write__sys_path(r->raw, r->sp);
 }

@@ -34,6 +34,42 @@ START_TEST(test_pyversion)
 }
 END_TEST
 
+/* Operands among options: collected in order, options after them applied. */
+START_TEST(test_parse_operands)
+{
+	static const struct opt_usage u = { "t", "A B", "test", NULL };
+	const char *out = NULL, *ops[2];
+	bool flag = false;
+	const struct opt_spec specs[] = {
+		{ "output", 'o', OPT_STRING, "FILE", "out", &out },
+		{ "flag", 0, OPT_FLAG, NULL, "a flag", &flag },
+		{ 0 },
+	};
+	char *argv[] = { "t", "one", "--flag", "two", "-o", "x", NULL };
+	char *too_many[] = { "t", "a", "b", "c", NULL };
+	char *dashes[] = { "t", "a", "--", "-o", NULL };
+	char *dashes3[] = { "t", "a", "--", "-o", "b", NULL };
+	int n;
+
+	ck_assert_int_eq(opts_parse_operands(&u, specs, 6, argv, ops, 2, &n), OPTS_OK);
+	ck_assert_int_eq(n, 2);
+	ck_assert_str_eq(ops[0], "one");
+	ck_assert_str_eq(ops[1], "two");
+	ck_assert(flag);
+	ck_assert_str_eq(out, "x");
+	ck_assert_int_eq(opts_parse_operands(&u, specs, 4, too_many, ops, 2, &n),
+			 OPTS_USAGE);
+	/* After "--" nothing is an option; a third operand is refused. */
+	out = NULL;
+	ck_assert_int_eq(opts_parse_operands(&u, specs, 4, dashes, ops, 2, &n), OPTS_OK);
+	ck_assert_int_eq(n, 2);
+	ck_assert_str_eq(ops[1], "-o");
+	ck_assert_ptr_null(out);
+	ck_assert_int_eq(opts_parse_operands(&u, specs, 5, dashes3, ops, 2, &n),
+			 OPTS_USAGE);
+}
+END_TEST
+
 START_TEST(test_parse_table)
 {
 	int pid = 0;
@@ -82,6 +118,7 @@ Suite *opts_suite(void)
 			    sizeof(pid_cases) / sizeof(pid_cases[0]));
 	tcase_add_test(tc, test_pyversion);
 	tcase_add_test(tc, test_parse_table);
+	tcase_add_test(tc, test_parse_operands);
 	tcase_add_test(tc, test_parse_errors);
 	suite_add_tcase(s, tc);
 	return s;

@@ -22,6 +22,7 @@ Suite *bad_input_suite(void);
 Suite *out_svg_suite(void);
 Suite *record_suite(void);
 Suite *report_suite(void);
+Suite *diff_suite(void);
 Suite *profile_suite(void);
 Suite *rec_file_suite(void);
 Suite *gzip_suite(void);

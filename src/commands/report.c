@@ -128,32 +128,14 @@ static int parse(struct report_opts *o, int argc, char **argv)
 		{ "full-filenames", 0, OPT_FLAG, NULL, "show full file paths", &o->collect.full_filenames },
 		{ 0 },
 	};
-	char *rest[64];
-	int first, n = 0;
+	int n = 0;
 	enum opts_result r;
 
 	memset(o, 0, sizeof(*o));
 	o->until = -1;
-	/* Options may come before and after FILE: parse, take FILE, parse
-	 * what follows it. */
-	for (int pass = 0; pass < 2; pass++) {
-		r = opts_parse(&report_usage, specs, argc, argv, &first);
-		if (r != OPTS_OK)
-			return r == OPTS_HELP ? -1 : CMD_USAGE;
-		if (first >= argc)
-			break;
-		if (o->file || !strcmp(argv[first - 1], "--"))
-			return opts_usage_error(&report_usage,
-						"unexpected argument '%s'",
-						argv[first]), CMD_USAGE;
-		o->file = argv[first];
-		rest[n++] = argv[0];
-		for (int i = first + 1; i < argc && n < 63; i++)
-			rest[n++] = argv[i];
-		rest[n] = NULL;
-		argc = n;
-		argv = rest;
-	}
+	r = opts_parse_operands(&report_usage, specs, argc, argv, &o->file, 1, &n);
+	if (r != OPTS_OK)
+		return r == OPTS_HELP ? -1 : CMD_USAGE;
 	if (!o->file)
 		return opts_usage_error(&report_usage, "missing FILE.peeka"), CMD_USAGE;
 	if (format && record_opts__format(format, &o->format))

@@ -11,6 +11,8 @@ const struct command commands[] = {
 	  "sample stacks into a flame graph or collapsed stacks" },
 	{ "report", cmd_report, 0,
 	  "render a .peeka recording (any filter, any format)" },
+	{ "diff", cmd_diff, 0,
+	  "compare two profiles: differential flame graph and top changes" },
 	{ "info", cmd_info, CMD_NEEDS_PID | CMD_ZERO_INJECTION,
 	  "describe the interpreter in a process" },
 };
