@@ -20,7 +20,10 @@
 #define DISCOVER_NS 100000000ULL
 #define GIVE_UP_NS 5000000000ULL   /* a child not Python after 5 s is not */
 
+struct rec_children;
+
 struct child {
+	struct rec_children *k;
 	int pid;
 	bool python, dead, rejected;
 	uint64_t first_seen;
@@ -37,7 +40,20 @@ struct rec_children {
 	struct child c[REC_CHILDREN_MAX];
 	size_t n;
 	uint64_t last;
+	struct rec_write *raw;
+	rec_children_observe_fn observe;
+	void *observe_ctx;
+	uint64_t ts;
+	int err;
 };
+
+void rec_children__set_outputs(struct rec_children *k, struct rec_write *raw,
+			       rec_children_observe_fn observe, void *ctx)
+{
+	k->raw = raw;
+	k->observe = observe;
+	k->observe_ctx = ctx;
+}
 
 void rec_children__label(int pid, char *buf, size_t len)
 {
@@ -111,7 +127,10 @@ static void try_open(struct rec_children *k, struct child *c, uint64_t now)
 	o.process_frame = c->label;
 	c->smp = py_sampler__new(&c->pp);
 	if (c->smp)
-		py_sampler__set_skip(c->smp, rec_collect__skip(&o));
+		py_sampler__set_skip(c->smp, k->raw ? PY_SKIP_NONE
+					    : rec_collect__skip(&o));
+	if (k->raw && !k->err)
+		k->err = rec_write__process(k->raw, c->pid, c->label);
 	if (!c->coll)
 		c->coll = rec_collect__new(k->prof, &o);
 	if (!c->smp || !c->coll) {
@@ -171,19 +190,37 @@ void rec_children__discover(struct rec_children *k, uint64_t now)
 	}
 }
 
-void rec_children__sample(struct rec_children *k)
+/* The sampler's callback for child @ctx: profile, recording, observer. */
+static int child_thread(void *ctx, const struct py_sample_thread *t)
 {
+	struct child *c = ctx;
+	struct rec_children *k = c->k;
+	int ret;
+
+	if (k->raw && !k->err)
+		k->err = rec_write__thread(k->raw, c->pid, k->ts, t);
+	ret = rec_collect__thread(c->coll, t);
+	if (!ret && k->observe && !k->err)
+		k->err = k->observe(k->observe_ctx, k->ts, c->pid, t,
+				    rec_collect__last_stack(c->coll));
+	return ret ? ret : k->err;
+}
+
+int rec_children__sample(struct rec_children *k, uint64_t ts_ns)
+{
+	k->ts = ts_ns;
 	for (size_t i = 0; i < k->n; i++) {
 		struct child *c = &k->c[i];
 
 		if (!c->python)
 			continue;
-		if (py_sampler__take(c->smp, rec_collect__thread, c->coll) ==
-		    -ESRCH) {
+		c->k = k;
+		if (py_sampler__take(c->smp, child_thread, c) == -ESRCH) {
 			c->dead = true;
 			close_child(c);
 		}
 	}
+	return k->err;
 }
 
 void rec_children__totals(const struct rec_children *k, uint64_t *kept,

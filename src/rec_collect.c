@@ -214,6 +214,11 @@ int rec_collect__thread(void *ctx, const struct py_sample_thread *t)
 	return 0;
 }
 
+void rec_collect__set_process(struct rec_collect *c, const char *label)
+{
+	c->o.process_frame = label;
+}
+
 uint32_t rec_collect__last_stack(const struct rec_collect *c)
 {
 	return c->last_stack;

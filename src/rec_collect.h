@@ -63,6 +63,10 @@ const struct rec_collect_stats *rec_collect__stats(const struct rec_collect *c);
  */
 uint32_t rec_collect__last_stack(const struct rec_collect *c);
 
+/* Change the root frame above threads (NULL: none) for the next
+ * samples: a replayed recording's samples come from several processes. */
+void rec_collect__set_process(struct rec_collect *c, const char *label);
+
 /* The profile being filled (borrowed): frames keep full file names. */
 struct profile *rec_collect__profile(const struct rec_collect *c);
 

@@ -38,6 +38,11 @@ struct rthread {
 	uint32_t name;
 };
 
+struct rprocess {
+	int pid;
+	uint32_t label;       /* string id */
+};
+
 /* A growing array of fixed-size elements, indexed by id - 1. */
 struct vec {
 	void *v;
@@ -53,6 +58,7 @@ struct reader {
 	struct vec frames;    /* struct rframe */
 	struct vec stacks;    /* struct rstack */
 	struct vec threads;   /* struct rthread */
+	struct vec procs;     /* struct rprocess */
 	struct py_frame fbuf[MAX_DEPTH];
 	uint64_t ts_us;
 	bool stop, ended;
@@ -229,6 +235,30 @@ static bool define_thread(struct reader *r, struct in *in)
 	return true;
 }
 
+static bool define_process(struct reader *r, struct in *in)
+{
+	uint64_t pid = get_u(in), label = get_u(in);
+	struct rprocess *p = NULL;
+
+	if (in->bad || pid > INT32_MAX || !str_of(r, label))
+		return false;
+	for (size_t i = 0; i < r->procs.n && !p; i++)
+		if (((struct rprocess *)r->procs.v)[i].pid == (int)pid)
+			p = &((struct rprocess *)r->procs.v)[i];
+	if (!p && !(p = vec_push(&r->procs)))
+		return false;
+	*p = (struct rprocess){ (int)pid, (uint32_t)label };
+	return true;
+}
+
+static const char *process_label(const struct reader *r, int pid)
+{
+	for (size_t i = 0; i < r->procs.n; i++)
+		if (((struct rprocess *)r->procs.v)[i].pid == pid)
+			return str_of(r, ((struct rprocess *)r->procs.v)[i].label);
+	return NULL;
+}
+
 static bool sys_path(struct reader *r, struct in *in)
 {
 	uint64_t lib = get_u(in), n = get_u(in);
@@ -279,6 +309,7 @@ static bool sample(struct reader *r, struct in *in)
 	}
 	s.ts_ns = r->ts_us * 1000;
 	s.pid = th->pid;
+	s.process = process_label(r, th->pid);
 	s.t.thread_id = th->thread_id;
 	s.t.native_id = th->native_id;
 	s.t.name = th->name ? str_of(r, th->name) : NULL;
@@ -319,6 +350,9 @@ static bool record(struct reader *r, unsigned tag, const unsigned char *p,
 		break;
 	case REC_THREAD:
 		ok = define_thread(r, &in);
+		break;
+	case REC_PROCESS:
+		ok = define_process(r, &in);
 		break;
 	case REC_SAMPLE:
 		ok = sample(r, &in);
@@ -507,6 +541,7 @@ static void reader_release(struct reader *r)
 	free(r->frames.v);
 	free(r->stacks.v);
 	free(r->threads.v);
+	free(r->procs.v);
 }
 
 int rec_read__file(const char *path, rec_read_fn fn, void *ctx,
@@ -527,6 +562,7 @@ int rec_read__file(const char *path, rec_read_fn fn, void *ctx,
 	r->frames.size = sizeof(struct rframe);
 	r->stacks.size = sizeof(struct rstack);
 	r->threads.size = sizeof(struct rthread);
+	r->procs.size = sizeof(struct rprocess);
 	f = fopen(path, "rb");
 	if (!f) {
 		ret = -errno;

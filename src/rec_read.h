@@ -19,6 +19,7 @@
 struct rec_read_sample {
 	uint64_t ts_ns;                  /* since the recording's start */
 	int pid;
+	const char *process;             /* its PROCESS label, or NULL */
 	struct py_sample_thread t;       /* valid during the callback */
 };
 

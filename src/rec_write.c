@@ -21,6 +21,9 @@
 
 #define IN_CHUNK (64u << 10)     /* compress when this much is buffered */
 #define LEVEL 3
+/* A 256 KiB window: samples repeat at short range, and a window touched
+ * page by page as data flows would otherwise grow RSS for minutes. */
+#define WINDOW_LOG 18
 
 struct wthread {
 	int pid;
@@ -363,6 +366,8 @@ int rec_write__open(struct rec_write **out, int fd,
 	if (!w->in || !w->out || !w->cctx ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel,
 						LEVEL)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_windowLog,
+						WINDOW_LOG)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1))) {
 		rec_write__free(w);
 		return -ENOMEM;
@@ -397,6 +402,17 @@ int rec_write__thread(struct rec_write *w, int pid, uint64_t ts_ns,
 		w->last_us = us;
 	w->samples++;
 	return emit(w, REC_SAMPLE);
+}
+
+int rec_write__process(struct rec_write *w, int pid, const char *label)
+{
+	uint32_t id = string_id(w, label);
+
+	if (!id)
+		return w->err ? w->err : -ENOMEM;
+	put_u(w, pid > 0 ? (uint64_t)pid : 0);
+	put_u(w, id);
+	return emit(w, REC_PROCESS);
 }
 
 static bool same_sys_path(const struct rec_write *w, const struct py_sys_path *sp)

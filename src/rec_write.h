@@ -35,6 +35,10 @@ int rec_write__open(struct rec_write **out, int fd,
 int rec_write__thread(struct rec_write *w, int pid, uint64_t ts_ns,
 		      const struct py_sample_thread *t);
 
+/* Name process @pid (a PROCESS record): its samples get a root frame
+ * with @label when rendered. */
+int rec_write__process(struct rec_write *w, int pid, const char *label);
+
 /* The target's sys.path (written again when it changes). */
 int rec_write__sys_path(struct rec_write *w, const struct py_sys_path *sp);
 

@@ -119,7 +119,8 @@ static int loop(struct run *r, pid_t child, const struct recorder_opts *o,
 			r->max_ns = spent;
 		if (r->kids) {
 			rec_children__discover(r->kids, t0 + spent);
-			rec_children__sample(r->kids);
+			if (!r->raw_err)
+				r->raw_err = rec_children__sample(r->kids, r->ts);
 		}
 
 		if (r->raw && !r->raw_err)
@@ -162,6 +163,11 @@ int recorder__run(struct py_proc *pp, pid_t child, struct profile *prof,
 		rec_children__label(pp->pid, r.root_label, sizeof(r.root_label));
 		co.process_frame = r.root_label;
 		r.kids = rec_children__new(pp->pid, prof, &o->collect);
+		if (r.kids)
+			rec_children__set_outputs(r.kids, o->raw, o->observe,
+						  o->observe_ctx);
+		if (r.kids && o->raw)
+			r.raw_err = rec_write__process(o->raw, pp->pid, r.root_label);
 	}
 	r.smp = py_sampler__new(pp);
 	if (r.smp) {

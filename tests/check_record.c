@@ -210,6 +210,17 @@ START_TEST(test_subprocesses)
 		 "'^process [0-9]+ \"[^\"]*\";.*mp_spin' "
 		 "'^process [0-9]+ \"[^\"]*-c [^\"]*\";.*sub_spin'", dir);
 	check(cmd);
+	/* The same through a recording: children are written there too. */
+	snprintf(cmd, sizeof(cmd),
+		 "%s record --subprocesses --rate 200 -o %s/s.peeka -- '%s' "
+		 "fixtures/subprocs.py '%s' --seconds 1.5 && %s report %s/s.peeka -o %s/r.txt",
+		 tu_peeka(), dir, in->launcher, in->launcher, tu_peeka(), dir, dir);
+	free(run(cmd, 0));
+	snprintf(cmd, sizeof(cmd),
+		 "contains %s/r.txt '^process [0-9]+ \"[^\"]*subprocs.py[^\"]*\";.*parent_spin' "
+		 "'^process [0-9]+ \"[^\"]*\";.*mp_spin' "
+		 "'^process [0-9]+ \"[^\"]*-c [^\"]*\";.*sub_spin'", dir);
+	check(cmd);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	free(run(cmd, 0));
 }

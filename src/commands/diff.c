@@ -107,6 +107,7 @@ static int parse(struct diff_opts *o, int argc, char **argv)
 
 static int feed(void *ctx, const struct rec_read_sample *s)
 {
+	rec_collect__set_process(ctx, s->process);
 	return rec_collect__thread(ctx, &s->t);
 }
 

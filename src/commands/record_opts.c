@@ -183,11 +183,6 @@ static int check(struct record_opts *o, const char *rate, const char *dur,
 					format), CMD_USAGE;
 	if (!format && o->output && record_opts__format_from_name(o->output, &o->format))
 		o->format = REC_FORMAT_SVG;
-	if (o->format == REC_FORMAT_RAW && o->subprocesses)
-		return opts_usage_error(&record_usage,
-					"--subprocesses cannot be recorded raw yet: "
-					"write a flame graph or collapsed stacks"),
-		       CMD_USAGE;
 	if (o->collect.function && o->collect.nolineno)
 		return opts_usage_error(&record_usage,
 					"--function and --nolineno exclude each other"),

@@ -104,6 +104,7 @@ static int feed(void *ctx, const struct rec_read_sample *s)
 	    !thread_matches(r->o->thread, &s->t))
 		return 0;
 	r->matched++;
+	rec_collect__set_process(r->coll, s->process);
 	ret = rec_collect__thread(r->coll, &s->t);
 	if (!ret && r->tl)
 		ret = render_timeline__sample(r->tl, s->ts_ns, s->pid, &s->t,
