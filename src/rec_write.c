@@ -39,6 +39,7 @@ struct rec_write {
 	unsigned char *in, *out, *scratch;
 	size_t inlen, incap, outcap, slen, scap;
 	uint64_t frame_input;    /* input bytes in the current zstd frame */
+	uint64_t frame_max;      /* end a frame after this much input */
 	uint64_t last_flush, last_us;
 	bool flushed_once;
 	struct u64map strs, funcs, frames, stacks;
@@ -80,7 +81,7 @@ static int compress(struct rec_write *w, ZSTD_EndDirective mode)
 	if (w->err)
 		return w->err;
 	w->frame_input += w->inlen;
-	if (mode == ZSTD_e_continue && w->frame_input >= REC_FRAME_INPUT)
+	if (mode != ZSTD_e_end && w->frame_input >= w->frame_max)
 		mode = ZSTD_e_end;
 	do {
 		ZSTD_outBuffer outb = { w->out, w->outcap, 0 };
@@ -354,6 +355,7 @@ int rec_write__open(struct rec_write **out, int fd,
 	if (!w)
 		return -ENOMEM;
 	w->fd = fd;
+	w->frame_max = REC_FRAME_INPUT;
 	u64map__init(&w->strs);
 	u64map__init(&w->funcs);
 	u64map__init(&w->frames);
@@ -473,6 +475,11 @@ int rec_write__finish(struct rec_write *w)
 	w->slen = 0;
 	ret = emit(w, REC_END);
 	return ret ? ret : compress(w, ZSTD_e_end);
+}
+
+void rec_write__set_frame_input(struct rec_write *w, uint64_t bytes)
+{
+	w->frame_max = bytes ? bytes : REC_FRAME_INPUT;
 }
 
 uint64_t rec_write__samples(const struct rec_write *w)

@@ -54,6 +54,10 @@ int rec_write__finish(struct rec_write *w);
 
 void rec_write__free(struct rec_write *w);
 
+/* End zstd frames after @bytes of input instead of REC_FRAME_INPUT
+ * (tests; 0 restores the default). */
+void rec_write__set_frame_input(struct rec_write *w, uint64_t bytes);
+
 /* Statistics: samples written, compressed bytes written. */
 uint64_t rec_write__samples(const struct rec_write *w);
 uint64_t rec_write__bytes(const struct rec_write *w);

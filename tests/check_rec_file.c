@@ -115,6 +115,8 @@ static char *collapsed(struct rec_collect *c)
 	return buf;
 }
 
+static uint64_t frame_input;   /* 0: the writer's default */
+
 /* Write NSAMPLES samples; flush after sample @flush_at (0: never) and
  * return the file size at that flush in *flush_size. */
 static void write_file(int flush_at, off_t *flush_size)
@@ -127,6 +129,7 @@ static void write_file(int flush_at, off_t *flush_size)
 
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(rec_write__open(&w, fd, &info), 0);
+	rec_write__set_frame_input(w, frame_input);
 	source_init(&s);
 	for (int i = 0; i < NSAMPLES; i++) {
 		make_sample(&s, i);
@@ -187,6 +190,56 @@ START_TEST(test_round_trip_same_collapsed)
 	ck_assert_str_eq(ta, tb);
 	ck_assert_uint_eq(rec_collect__stats(a)->kept, rec_collect__stats(b)->kept);
 	ck_assert_uint_eq(rec_collect__stats(a)->torn, rec_collect__stats(b)->torn);
+	free(ta);
+	free(tb);
+	rec_read_info__release(&info);
+	rec_collect__free(a);
+	rec_collect__free(b);
+	profile__free(pa);
+	profile__free(pb);
+}
+END_TEST
+
+/* Small frames: many zstd frames (each with its checksum), read as one. */
+START_TEST(test_many_frames)
+{
+	static const unsigned char magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+	struct profile *pa = profile__new(), *pb = profile__new();
+	struct rec_collect_opts o = { .idle = true };
+	struct rec_collect *a = rec_collect__new(pa, &o), *b = rec_collect__new(pb, &o);
+	struct rec_read_info info;
+	struct source s;
+	char err[256], *ta, *tb;
+	unsigned char *all;
+	size_t frames = 0;
+	off_t unused;
+	long size;
+	FILE *f;
+
+	frame_input = 4096;
+	write_file(0, &unused);
+	frame_input = 0;
+	f = fopen(path, "rb");
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	rewind(f);
+	all = malloc((size_t)size);
+	ck_assert_uint_eq(fread(all, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	for (long i = 0; i + 4 <= size; i++)
+		frames += !memcmp(all + i, magic, 4);
+	ck_assert_msg(frames >= 5, "%zu zstd frames", frames);
+	free(all);
+	source_init(&s);
+	for (int i = 0; i < NSAMPLES; i++) {
+		make_sample(&s, i);
+		rec_collect__thread(a, &s.t);
+	}
+	ck_assert_int_eq(rec_read__file(path, feed, b, &info, err, sizeof(err)), 0);
+	ck_assert_msg(info.complete && !info.damaged, "%s", info.damage);
+	ta = collapsed(a);
+	tb = collapsed(b);
+	ck_assert_str_eq(ta, tb);
 	free(ta);
 	free(tb);
 	rec_read_info__release(&info);
@@ -314,6 +367,7 @@ Suite *rec_file_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_round_trip_same_collapsed, 0,
 			    sizeof(opt_cases) / sizeof(opt_cases[0]));
+	tcase_add_test(tc, test_many_frames);
 	tcase_add_test(tc, test_cut_at_flush_keeps_everything_before);
 	tcase_add_test(tc, test_cut_or_corrupt_anywhere);
 	tcase_add_test(tc, test_not_a_recording);
