@@ -51,6 +51,18 @@ static void timeline(const char *mode, const char *dir, const char *file,
 	free(run(cmd, 0));
 }
 
+/* The real speedscope app imports DIR/FILE (its title then has @want). */
+static void speedscope_loads(const char *dir, const char *file, const char *want)
+{
+	char cmd[4096];
+
+	snprintf(cmd, sizeof(cmd),
+		 "python3 tests/integration/speedscope_load.py "
+		 "\"$(dirname \"$(tests/integration/speedscope_schema.sh)\")\" %s/%s '%s'",
+		 dir, file, want);
+	free(run(cmd, 0));
+}
+
 static void report(const char *dir, const char *flags, const char *out)
 {
 	char cmd[4096];
@@ -189,10 +201,12 @@ START_TEST(test_record_timeline_formats)
 		 tu_peeka(), c.pid, c.dir);
 	free(run(cmd, 0));
 	timeline("speedscope", c.dir, "l.speedscope.json", "busy busy_spin", true);
+	speedscope_loads(c.dir, "l.speedscope.json", "threads_fixture.py");
 	snprintf(cmd, sizeof(cmd), "%s record --pid %d --duration 0.7 --rate 200 --idle --format chrometrace -o %s/l.trace",
 		 tu_peeka(), c.pid, c.dir);
 	free(run(cmd, 0));
 	timeline("chrome", c.dir, "l.trace", "busy busy_spin", false);
+	speedscope_loads(c.dir, "l.trace", "profile - speedscope");
 	snprintf(cmd, sizeof(cmd), "%s record --pid %d --duration 0.7 --rate 200 --format pprof -o %s/l.prof",
 		 tu_peeka(), c.pid, c.dir);
 	free(run(cmd, 0));
@@ -201,6 +215,7 @@ START_TEST(test_record_timeline_formats)
 	snprintf(path, sizeof(path), "%s/k.json", c.dir);
 	record_killed(c.pid, path, "--idle", 2500000);
 	timeline("chrome", c.dir, "k.json", "busy busy_spin --cut", false);
+	speedscope_loads(c.dir, "k.json", "profile - speedscope");
 	tu_child_kill(&c);
 }
 END_TEST
