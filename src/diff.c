@@ -108,7 +108,8 @@ static int parse_line(char *line, const char **labels, size_t *n,
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(sp + 1, &end, 10);
-	if (errno || *end || sp[1] == '-')
+	/* Counts past 2^53 are not samples, and their sums would wrap. */
+	if (errno || *end || sp[1] == '-' || v > (1ULL << 53))
 		return -EINVAL;
 	*sp = '\0';
 	*count = v;

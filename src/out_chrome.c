@@ -24,6 +24,7 @@ struct cthread {
 	uint64_t thread_id;
 	char *name;
 	uint32_t *open;           /* frame ids, root first */
+	const char **file;        /* the file each B showed, for its E */
 	size_t nopen, cap;
 };
 
@@ -106,13 +107,16 @@ static void meta_event(struct out_chrome *c, const char *what, int pid,
 
 /* A 'B' (open) or 'E' (close) event of @frame on @th's track at @us; the
  * close repeats the name and args, as speedscope matches them. */
-static void frame_event(struct out_chrome *c, const struct profile *prof,
-			const struct cthread *th, uint32_t frame,
-			const char *ph, uint64_t us)
+static const char *frame_event(struct out_chrome *c, const struct profile *prof,
+			       const struct cthread *th, uint32_t frame,
+			       const char *ph, uint64_t us, const char *file)
 {
 	const struct prof_frame *f = profile__frame(prof, frame);
-	const char *file = display_file(c, f->file);
 	struct json_out j;
+
+	/* An E repeats its B's file even if sys.path changed since. */
+	if (!file)
+		file = display_file(c, f->file);
 
 	separate(c);
 	json_out__init(&j, c->mem);
@@ -141,6 +145,7 @@ static void frame_event(struct out_chrome *c, const struct profile *prof,
 		json_out__end_object(&j);
 	}
 	json_out__end_object(&j);
+	return file;
 }
 
 int out_chrome__open(struct out_chrome **out, int fd,
@@ -218,7 +223,8 @@ static void close_from(struct out_chrome *c, const struct profile *prof,
 {
 	while (th->nopen > keep) {
 		th->nopen--;
-		frame_event(c, prof, th, th->open[th->nopen], "E", us);
+		frame_event(c, prof, th, th->open[th->nopen], "E", us,
+			    th->file[th->nopen]);
 	}
 }
 
@@ -250,15 +256,18 @@ int out_chrome__sample(struct out_chrome *c, const struct profile *prof,
 	close_from(c, prof, th, same, us);
 	if (n > th->cap) {
 		uint32_t *no = realloc(th->open, n * sizeof(*no));
+		const char **nf = no ? realloc(th->file, n * sizeof(*nf)) : NULL;
 
-		if (!no)
+		if (no)
+			th->open = no;
+		if (!nf)
 			return c->err = -ENOMEM;
-		th->open = no;
+		th->file = nf;
 		th->cap = n;
 	}
 	for (size_t d = same; d < n; d++) {
 		th->open[d] = ids[d];
-		frame_event(c, prof, th, ids[d], "B", us);
+		th->file[d] = frame_event(c, prof, th, ids[d], "B", us, NULL);
 	}
 	th->nopen = n;
 	if (ftello(c->mem) >= (off_t)FLUSH_BYTES)
@@ -292,6 +301,7 @@ void out_chrome__free(struct out_chrome *c)
 	for (size_t i = 0; i < c->nt; i++) {
 		free(c->t[i].name);
 		free(c->t[i].open);
+		free(c->t[i].file);
 	}
 	free(c->t);
 	if (c->mem)

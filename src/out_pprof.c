@@ -283,7 +283,8 @@ static void samples(struct pb *out, struct strtab *st, const struct out_pprof *p
 int out_pprof__write(struct out_pprof *p, const struct profile *prof,
 		     FILE *f, const struct out_pprof_meta *m)
 {
-	uint64_t period = (uint64_t)(1e9 / (m->rate > 0 ? m->rate : 100));
+	uint64_t period = (uint64_t)(1e9 / (m->rate >= 0.01 && m->rate <= 1e9
+					     ? m->rate : 100));
 	struct strtab st = { 0 };
 	struct pb body;
 	unsigned char *gz = NULL;

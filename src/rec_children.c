@@ -218,6 +218,8 @@ int rec_children__sample(struct rec_children *k, uint64_t ts_ns)
 		if (py_sampler__take(c->smp, child_thread, c) == -ESRCH) {
 			c->dead = true;
 			close_child(c);
+			if (k->raw)
+				rec_write__forget_codes(k->raw);
 		}
 	}
 	return k->err;

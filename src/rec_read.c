@@ -22,6 +22,9 @@
 
 #define MAX_DEPTH PY_FRAME_MAX_DEPTH
 #define HEADER_MAX (1u << 20)
+#define MAX_PROCESSES 1024
+#define MAX_ID 0xfffffff0u        /* ids are kept in 32 bits */
+#define WINDOW_LOG_MAX 23         /* the writer uses 18 */
 
 struct rframe {
 	uint32_t func;
@@ -67,6 +70,8 @@ struct reader {
 
 static void *vec_push(struct vec *v)
 {
+	if (v->n >= MAX_ID)
+		return NULL;
 	if (v->n == v->cap) {
 		size_t ncap = v->cap ? v->cap * 2 : 64;
 		void *nv = realloc(v->v, ncap * v->size);
@@ -146,8 +151,12 @@ static void meta(struct reader *r, struct in *in)
 			snprintf(info->cmdline, sizeof(info->cmdline), "%s", v);
 		else if (!strcmp(k, "pid"))
 			info->pid = (int)strtol(v, NULL, 10);
-		else if (!strcmp(k, "rate"))
+		else if (!strcmp(k, "rate")) {
+			/* Unknown unless sensible: it divides times. */
 			info->rate = atof(v);
+			if (!(info->rate >= 0.01 && info->rate <= 1e6))
+				info->rate = 0;
+		}
 		else if (!strcmp(k, "start_unix_ns"))
 			info->start_unix_ns = strtoull(v, NULL, 10);
 	}
@@ -245,7 +254,7 @@ static bool define_process(struct reader *r, struct in *in)
 	for (size_t i = 0; i < r->procs.n && !p; i++)
 		if (((struct rprocess *)r->procs.v)[i].pid == (int)pid)
 			p = &((struct rprocess *)r->procs.v)[i];
-	if (!p && !(p = vec_push(&r->procs)))
+	if (!p && (r->procs.n >= MAX_PROCESSES || !(p = vec_push(&r->procs))))
 		return false;
 	*p = (struct rprocess){ (int)pid, (uint32_t)label };
 	return true;
@@ -473,6 +482,7 @@ static int body(struct reader *r, FILE *f)
 		ret = -ENOMEM;
 		goto out;
 	}
+	ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, WINDOW_LOG_MAX);
 	while (!r->stop && !r->bad) {
 		size_t got = fread(in, 1, inc, f);
 		ZSTD_inBuffer ib = { in, got, 0 };
@@ -503,6 +513,7 @@ static int body(struct reader *r, FILE *f)
 				snprintf(what, sizeof(what), "the data is corrupt (%s)",
 					 ZSTD_getErrorName(last));
 				records(r, rb, rblen + ob.pos);
+				r->info->complete = r->ended;
 				damage(r->info, what);
 				goto out;
 			}

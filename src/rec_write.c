@@ -47,6 +47,7 @@ struct rec_write {
 	uint32_t nstr, nfunc, nframe, nstack;
 	struct wthread *threads;
 	size_t nthreads, threads_cap;
+	struct u64map thread_ix;  /* (thread id, pid) hash -> index */
 	char **sys_path;         /* last written, to write only changes */
 	size_t nsys_path;
 	uint64_t samples, bytes;
@@ -174,19 +175,24 @@ static uint32_t string_id(struct rec_write *w, const char *s)
 	uint32_t id;
 	char **nt;
 
-	if (u64map__get(&w->strs, h, &id) && !strcmp(w->strtab[id - 1], s))
-		return id;
+	/* Probe past a (rare) 64-bit collision to the string's own key. */
+	while (u64map__get(&w->strs, h, &id)) {
+		if (!strcmp(w->strtab[id - 1], s))
+			return id;
+		h = h * 0x100000001b3ULL + 1;
+		h = h ? h : 1;
+	}
 	nt = realloc(w->strtab, (w->nstr + 1) * sizeof(*nt));
 	if (!nt)
 		return 0;
 	w->strtab = nt;
 	if (!(w->strtab[w->nstr] = strdup(s)))
 		return 0;
-	id = ++w->nstr;
-	/* On a hash collision the first string keeps the map entry. */
-	if (!u64map__get(&w->strs, h, &(uint32_t){ 0 }) &&
-	    u64map__put(&w->strs, h, id))
+	if (u64map__put(&w->strs, h, w->nstr + 1)) {
+		free(w->strtab[w->nstr]);
 		return 0;
+	}
+	id = ++w->nstr;
 	put_u(w, id);
 	put_bytes(w, s, strlen(s));
 	return emit(w, REC_STRING) ? 0 : id;
@@ -216,7 +222,9 @@ static uint32_t func_id(struct rec_write *w, const struct py_code *c)
 static uint32_t frame_id(struct rec_write *w, const struct py_frame *f)
 {
 	uint32_t func = func_id(w, f->code), id;
-	uint32_t line1 = f->line > 0 ? (uint32_t)f->line + 1 : 0;
+	/* line + 1 must stay a valid int for the reader. */
+	uint32_t line1 = f->line > 0 && f->line < INT32_MAX ? (uint32_t)f->line + 1
+							     : 0;
 	uint64_t key;
 
 	if (!func)
@@ -264,15 +272,17 @@ static uint32_t thread_index(struct rec_write *w, int pid,
 			     const struct py_sample_thread *t)
 {
 	uint32_t name = t->name ? string_id(w, t->name) : 0;
+	uint64_t key = (t->thread_id * 0x9e3779b97f4a7c15ULL) ^ (uint64_t)(unsigned)pid;
 	struct wthread *th = NULL;
-	size_t i;
+	uint32_t ix;
+	size_t i = 0;
 
-	for (i = 0; i < w->nthreads; i++)
-		if (w->threads[i].thread_id == t->thread_id &&
-		    w->threads[i].pid == pid) {
-			th = &w->threads[i];
-			break;
-		}
+	key = key ? key : 1;
+	if (u64map__get(&w->thread_ix, key, &ix) &&
+	    w->threads[ix].thread_id == t->thread_id && w->threads[ix].pid == pid) {
+		th = &w->threads[ix];
+		i = ix;
+	}
 	if (th && th->name == name && th->native_id == t->native_id)
 		return (uint32_t)i + 1;
 	if (!th) {
@@ -288,6 +298,8 @@ static uint32_t thread_index(struct rec_write *w, int pid,
 		}
 		th = &w->threads[w->nthreads++];
 		i = w->nthreads - 1;
+		if (u64map__put(&w->thread_ix, key, (uint32_t)i))
+			return 0;
 	}
 	*th = (struct wthread){ pid, t->thread_id, t->native_id, name };
 	put_u(w, i + 1);
@@ -360,6 +372,7 @@ int rec_write__open(struct rec_write **out, int fd,
 	u64map__init(&w->funcs);
 	u64map__init(&w->frames);
 	u64map__init(&w->stacks);
+	u64map__init(&w->thread_ix);
 	w->incap = IN_CHUNK * 2;
 	w->outcap = ZSTD_CStreamOutSize();
 	w->in = malloc(w->incap);
@@ -477,6 +490,12 @@ int rec_write__finish(struct rec_write *w)
 	return ret ? ret : compress(w, ZSTD_e_end);
 }
 
+void rec_write__forget_codes(struct rec_write *w)
+{
+	u64map__release(&w->funcs);
+	u64map__init(&w->funcs);
+}
+
 void rec_write__set_frame_input(struct rec_write *w, uint64_t bytes)
 {
 	w->frame_max = bytes ? bytes : REC_FRAME_INPUT;
@@ -511,5 +530,6 @@ void rec_write__free(struct rec_write *w)
 	u64map__release(&w->funcs);
 	u64map__release(&w->frames);
 	u64map__release(&w->stacks);
+	u64map__release(&w->thread_ix);
 	free(w);
 }

@@ -39,6 +39,10 @@ int rec_write__thread(struct rec_write *w, int pid, uint64_t ts_ns,
  * with @label when rendered. */
 int rec_write__process(struct rec_write *w, int pid, const char *label);
 
+/* Forget which code objects were written: their process went away and
+ * their addresses may be reused by another one's. */
+void rec_write__forget_codes(struct rec_write *w);
+
 /* The target's sys.path (written again when it changes). */
 int rec_write__sys_path(struct rec_write *w, const struct py_sys_path *sp);
 

@@ -307,6 +307,11 @@ static int record(struct record_opts *o, struct py_proc *pp, pid_t child,
 	} else if (!timeline && out && profile__total(out)) {
 		title_and_subtitle(out, pp, &p, o);
 		ret = render_profile(out, f, o->format, o->output);
+	} else if (raw && ret < 0 && rec_write__samples(ro.raw)) {
+		/* A failed write (a full disk): what reached the file stays,
+		 * and 'peeka report' renders it. */
+		fclose(f);
+		ret = -1;
 	} else {
 		if (timeline)
 			render_timeline__finish(&tl, f, &to, o->output);

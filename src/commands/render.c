@@ -90,8 +90,8 @@ int render_timeline__finish(struct render_timeline *r, FILE *f,
 	else if (r->pp)
 		ret = out_pprof__write(r->pp, r->prof, f, &pm);
 	else
-		ret = out_chrome__finish(r->ch, r->prof,
-					 r->now + (uint64_t)(1e9 / (o->rate > 0 ? o->rate : 100)));
+		ret = out_chrome__finish(r->ch, r->prof, r->now +
+					 (uint64_t)(1e9 / (o->rate >= 0.01 ? o->rate : 100)));
 	out_speedscope__free(r->ss);
 	out_chrome__free(r->ch);
 	out_pprof__free(r->pp);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -286,6 +287,15 @@ static int render_timeline(struct report_run *r, struct rec_read_info *in,
 	return ret;
 }
 
+/* Whether @out names the existing file @in (writing would destroy it). */
+static bool same_file(const char *in, const char *out)
+{
+	struct stat a, b;
+
+	return !stat(in, &a) && !stat(out, &b) && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	struct report_opts o;
@@ -299,6 +309,9 @@ int cmd_report(int argc, char **argv)
 	if (ret)
 		return ret < 0 ? CMD_OK : ret;
 	path = o.output ? o.output : default_output(&o, buf, sizeof(buf));
+	if (same_file(o.file, path))
+		return error("'%s' is the recording itself: choose another -o", path),
+		       CMD_FAILED;
 	prof = profile__new();
 	r.coll = prof ? rec_collect__new(prof, &o.collect) : NULL;
 	if (!r.coll) {
