@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "u64map.h"
+#include "strtab.h"
 
 #define MAX_DEPTH 4100
 #define LINE_MAX_LEN (1u << 20)
@@ -276,35 +276,26 @@ int diff__changes(const struct diff *d, struct diff_change **out, size_t *n)
 	struct diff_change *c = calloc(nf ? nf : 1, sizeof(*c));
 	uint32_t *group = calloc(nf ? nf : 1, sizeof(*group)), *seen = NULL;
 	double total[2];
-	struct u64map by_name;
+	struct strtab names;
 	int ret = c && group ? 0 : -ENOMEM;
 
-	u64map__init(&by_name);
+	strtab__init(&names);
 	/* Group frames into functions (by the label without its line). */
 	for (uint32_t f = 0; !ret && f < nf; f++) {
 		char *fn = function_of(profile__frame(d->p, f)->label);
-		uint64_t h = 0xcbf29ce484222325ULL;
-		uint32_t g;
+		long g = fn ? strtab__intern(&names, fn, NULL) : -1;
 
-		if (!fn) {
+		free(fn);
+		if (g < 0)
 			ret = -ENOMEM;
-			break;
-		}
-		for (const char *p = fn; *p; p++)
-			h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-		h = h ? h : 1;
-		while (u64map__get(&by_name, h, &g) && strcmp(c[g].function, fn))
-			h = h * 31 + 7 ? h * 31 + 7 : 1;   /* rare collision */
-		if (!u64map__get(&by_name, h, &g)) {
-			g = (uint32_t)nc++;
-			c[g].function = fn;
-			if (u64map__put(&by_name, h, g))
-				ret = -ENOMEM;
-		} else {
-			free(fn);
-		}
-		group[f] = g;
+		else
+			group[f] = (uint32_t)g;
 	}
+	nc = names.n;
+	for (size_t g = 0; !ret && g < nc; g++)
+		if (!(c[g].function = strdup(names.s[g])))
+			ret = -ENOMEM;
+	strtab__release(&names);
 	/* Total time: a stack's count goes to every function on it, once. */
 	seen = calloc(nc ? nc : 1, sizeof(*seen));
 	if (!ret && !seen)
@@ -333,7 +324,6 @@ int diff__changes(const struct diff *d, struct diff_change **out, size_t *n)
 		c[i].before_pct = total[0] > 0 ? 100.0 * c[i].before_pct / total[0] : 0;
 		c[i].after_pct = total[1] > 0 ? 100.0 * c[i].after_pct / total[1] : 0;
 	}
-	u64map__release(&by_name);
 	free(seen);
 	free(group);
 	if (ret) {

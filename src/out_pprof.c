@@ -12,6 +12,7 @@
 
 #include "gzip_enc.h"
 #include "pb_enc.h"
+#include "strtab.h"
 #include "u64map.h"
 
 /* profile.proto field numbers. */
@@ -46,12 +47,10 @@ struct out_pprof {
 	struct u64map index;       /* (thread + 1, stack) -> a[] */
 };
 
-/* The string table, interned. */
-struct strtab {
-	struct pb out;             /* the encoded string_table fields */
-	struct u64map ids;
-	char **s;
-	size_t n;
+/* The string table, interned, and its encoded string_table fields. */
+struct pstrings {
+	struct strtab tab;
+	struct pb out;
 };
 
 struct out_pprof *out_pprof__new(void)
@@ -138,42 +137,22 @@ int out_pprof__sample(struct out_pprof *p, int pid,
 	return 0;
 }
 
-static uint64_t fnv(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h ? h : 1;
-}
-
 /* The index of @s in the string table, added when new. */
-static uint64_t str_id(struct strtab *st, const char *s)
+static uint64_t str_id(struct pstrings *st, const char *s)
 {
-	uint64_t h = fnv(s);
-	uint32_t id;
-	char **ns;
+	bool added;
+	long i = strtab__intern(&st->tab, s, &added);
 
-	if (u64map__get(&st->ids, h, &id) && !strcmp(st->s[id], s))
-		return id;
-	ns = realloc(st->s, (st->n + 1) * sizeof(*ns));
-	if (!ns) {
+	if (i < 0) {
 		st->out.oom = true;
 		return 0;
 	}
-	st->s = ns;
-	st->s[st->n] = strdup(s);
-	if (!st->s[st->n]) {
-		st->out.oom = true;
-		return 0;
-	}
-	if (!u64map__get(&st->ids, h, &id) && u64map__put(&st->ids, h, (uint32_t)st->n))
-		st->out.oom = true;
-	pb__string(&st->out, P_STRING_TABLE, s);
-	return st->n++;
+	if (added)
+		pb__string(&st->out, P_STRING_TABLE, s);
+	return (uint64_t)i;
 }
 
-static void value_type(struct pb *out, unsigned field, struct strtab *st,
+static void value_type(struct pb *out, unsigned field, struct pstrings *st,
 		       const char *type, const char *unit)
 {
 	struct pb vt;
@@ -186,7 +165,7 @@ static void value_type(struct pb *out, unsigned field, struct strtab *st,
 }
 
 /* Functions (one per name and file) and locations (one per frame). */
-static void functions_and_locations(struct pb *out, struct strtab *st,
+static void functions_and_locations(struct pb *out, struct pstrings *st,
 				    const struct profile *prof,
 				    const struct out_pprof_meta *m)
 {
@@ -231,7 +210,7 @@ static void functions_and_locations(struct pb *out, struct strtab *st,
 	pb__release(&line);
 }
 
-static void samples(struct pb *out, struct strtab *st, const struct out_pprof *p,
+static void samples(struct pb *out, struct pstrings *st, const struct out_pprof *p,
 		    const struct profile *prof, uint64_t period)
 {
 	uint64_t *locs = NULL, key_tid = str_id(st, "thread_id");
@@ -285,14 +264,14 @@ int out_pprof__write(struct out_pprof *p, const struct profile *prof,
 {
 	uint64_t period = (uint64_t)(1e9 / (m->rate >= 0.01 && m->rate <= 1e9
 					     ? m->rate : 100));
-	struct strtab st = { 0 };
+	struct pstrings st;
 	struct pb body;
 	unsigned char *gz = NULL;
 	size_t gzlen = 0;
 	int ret = 0;
 
 	pb__init(&st.out);
-	u64map__init(&st.ids);
+	strtab__init(&st.tab);
 	pb__init(&body);
 	str_id(&st, "");   /* string_table[0] must be "" */
 	value_type(&body, P_SAMPLE_TYPE, &st, "samples", "count");
@@ -315,9 +294,6 @@ int out_pprof__write(struct out_pprof *p, const struct profile *prof,
 	free(gz);
 	pb__release(&body);
 	pb__release(&st.out);
-	u64map__release(&st.ids);
-	for (size_t i = 0; i < st.n; i++)
-		free(st.s[i]);
-	free(st.s);
+	strtab__release(&st.tab);
 	return ret;
 }

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "json_out.h"
-#include "u64map.h"
+#include "strtab.h"
 
 struct sthread {
 	int pid, native_id;
@@ -95,13 +95,6 @@ int out_speedscope__sample(struct out_speedscope *s, int pid,
 	return 0;
 }
 
-static uint64_t fnv(uint64_t h, const char *s)
-{
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return (h ^ 0xff) * 0x100000001b3ULL;
-}
-
 static const char *display_file(const struct out_speedscope_meta *m,
 				const char *file)
 {
@@ -117,39 +110,40 @@ static const char *display_file(const struct out_speedscope_meta *m,
 static int frame_table(struct json_out *j, const struct profile *prof,
 		       const struct out_speedscope_meta *m, uint32_t *map)
 {
-	size_t n = profile__nframes(prof);
-	uint32_t *rep = calloc(n + 1, sizeof(*rep));   /* index -> frame id */
-	struct u64map seen;
-	uint32_t next = 0;
+	struct strtab seen;   /* "name\x1ffile\x1fline" -> speedscope index */
+	char *key = NULL;
+	size_t cap = 0;
+	int ret = 0;
 
-	if (!rep)
-		return -ENOMEM;
-	u64map__init(&seen);
+	strtab__init(&seen);
 	json_out__begin_array(j);
-	for (uint32_t id = 0; id < n; id++) {
+	for (uint32_t id = 0; id < profile__nframes(prof); id++) {
 		const struct prof_frame *f = profile__frame(prof, id);
 		const char *file = display_file(m, f->file);
-		uint64_t key = fnv(fnv(0xcbf29ce484222325ULL, f->function),
-				   file ? file : "") ^ (uint64_t)(unsigned)f->line;
-		uint32_t idx;
+		size_t need = strlen(f->function) + (file ? strlen(file) : 0) + 16;
+		bool added;
+		long idx;
 
-		key = key ? key : 1;
-		if (u64map__get(&seen, key, &idx)) {
-			const struct prof_frame *g = profile__frame(prof, rep[idx]);
-			const char *gfile = display_file(m, g->file);
+		if (need > cap) {
+			char *nk = realloc(key, need);
 
-			if (!strcmp(g->function, f->function) && g->line == f->line &&
-			    !strcmp(gfile ? gfile : "", file ? file : "")) {
-				map[id] = idx;
-				continue;
+			if (!nk) {
+				ret = -ENOMEM;
+				break;
 			}
-		} else if (u64map__put(&seen, key, next)) {
-			free(rep);
-			u64map__release(&seen);
-			return -ENOMEM;
+			key = nk;
+			cap = need;
 		}
-		rep[next] = id;
-		map[id] = next++;
+		snprintf(key, cap, "%s\x1f%s\x1f%d", f->function, file ? file : "",
+			 f->line);
+		idx = strtab__intern(&seen, key, &added);
+		if (idx < 0) {
+			ret = -ENOMEM;
+			break;
+		}
+		map[id] = (uint32_t)idx;
+		if (!added)
+			continue;
 		json_out__begin_object(j);
 		json_out__key(j, "name");
 		json_out__string(j, f->function);
@@ -164,9 +158,9 @@ static int frame_table(struct json_out *j, const struct profile *prof,
 		json_out__end_object(j);
 	}
 	json_out__end_array(j);
-	free(rep);
-	u64map__release(&seen);
-	return 0;
+	free(key);
+	strtab__release(&seen);
+	return ret;
 }
 
 static void profile_of(struct json_out *j, const struct profile *prof,

@@ -16,6 +16,7 @@
 #include "errors.h"
 #include "py_code.h"
 #include "rec_format.h"
+#include "strtab.h"
 #include "u64map.h"
 #include "varint.h"
 
@@ -42,9 +43,9 @@ struct rec_write {
 	uint64_t frame_max;      /* end a frame after this much input */
 	uint64_t last_flush, last_us;
 	bool flushed_once;
-	struct u64map strs, funcs, frames, stacks;
-	char **strtab;           /* id - 1 -> copy, to confirm hash hits */
-	uint32_t nstr, nfunc, nframe, nstack;
+	struct strtab strs;      /* string id - 1 -> string */
+	struct u64map funcs, frames, stacks;
+	uint32_t nfunc, nframe, nstack;
 	struct wthread *threads;
 	size_t nthreads, threads_cap;
 	struct u64map thread_ix;  /* (thread id, pid) hash -> index */
@@ -159,43 +160,22 @@ static void put_bytes(struct rec_write *w, const char *s, size_t n)
 
 /* ---- interning ---------------------------------------------------------- */
 
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h ? h : 1;
-}
-
-/* The id of string @s, written first if new; 0 on error. */
+/* The id of string @s (its string-table index + 1), written first if new;
+ * 0 on error. */
 static uint32_t string_id(struct rec_write *w, const char *s)
 {
-	uint64_t h = fnv1a(s);
-	uint32_t id;
-	char **nt;
+	bool added;
+	long i = strtab__intern(&w->strs, s, &added);
 
-	/* Probe past a (rare) 64-bit collision to the string's own key. */
-	while (u64map__get(&w->strs, h, &id)) {
-		if (!strcmp(w->strtab[id - 1], s))
-			return id;
-		h = h * 0x100000001b3ULL + 1;
-		h = h ? h : 1;
+	if (i < 0)
+		return 0;
+	if (added) {
+		put_u(w, (uint64_t)i + 1);
+		put_bytes(w, s, strlen(s));
+		if (emit(w, REC_STRING))
+			return 0;
 	}
-	nt = realloc(w->strtab, (w->nstr + 1) * sizeof(*nt));
-	if (!nt)
-		return 0;
-	w->strtab = nt;
-	if (!(w->strtab[w->nstr] = strdup(s)))
-		return 0;
-	if (u64map__put(&w->strs, h, w->nstr + 1)) {
-		free(w->strtab[w->nstr]);
-		return 0;
-	}
-	id = ++w->nstr;
-	put_u(w, id);
-	put_bytes(w, s, strlen(s));
-	return emit(w, REC_STRING) ? 0 : id;
+	return (uint32_t)i + 1;
 }
 
 static uint32_t func_id(struct rec_write *w, const struct py_code *c)
@@ -271,10 +251,9 @@ static uint32_t stack_id(struct rec_write *w, const struct py_sample_thread *t)
 static uint32_t thread_index(struct rec_write *w, int pid,
 			     const struct py_sample_thread *t)
 {
-	uint32_t name = t->name ? string_id(w, t->name) : 0;
 	uint64_t key = (t->thread_id * 0x9e3779b97f4a7c15ULL) ^ (uint64_t)(unsigned)pid;
 	struct wthread *th = NULL;
-	uint32_t ix;
+	uint32_t ix, name;
 	size_t i = 0;
 
 	key = key ? key : 1;
@@ -283,8 +262,14 @@ static uint32_t thread_index(struct rec_write *w, int pid,
 		th = &w->threads[ix];
 		i = ix;
 	}
-	if (th && th->name == name && th->native_id == t->native_id)
+	/* The common case, every sample: known and unchanged; no hashing. */
+	if (th && th->native_id == t->native_id &&
+	    (t->name ? th->name && !strcmp(w->strs.s[th->name - 1], t->name)
+		     : !th->name))
 		return (uint32_t)i + 1;
+	name = t->name ? string_id(w, t->name) : 0;
+	if (t->name && !name)
+		return 0;
 	if (!th) {
 		if (w->nthreads == w->threads_cap) {
 			size_t ncap = w->threads_cap ? w->threads_cap * 2 : 16;
@@ -368,7 +353,7 @@ int rec_write__open(struct rec_write **out, int fd,
 		return -ENOMEM;
 	w->fd = fd;
 	w->frame_max = REC_FRAME_INPUT;
-	u64map__init(&w->strs);
+	strtab__init(&w->strs);
 	u64map__init(&w->funcs);
 	u64map__init(&w->frames);
 	u64map__init(&w->stacks);
@@ -519,14 +504,11 @@ void rec_write__free(struct rec_write *w)
 	free(w->in);
 	free(w->out);
 	free(w->scratch);
-	for (uint32_t i = 0; i < w->nstr; i++)
-		free(w->strtab[i]);
-	free(w->strtab);
 	for (size_t i = 0; i < w->nsys_path; i++)
 		free(w->sys_path[i]);
 	free(w->sys_path);
 	free(w->threads);
-	u64map__release(&w->strs);
+	strtab__release(&w->strs);
 	u64map__release(&w->funcs);
 	u64map__release(&w->frames);
 	u64map__release(&w->stacks);

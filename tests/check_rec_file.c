@@ -20,6 +20,7 @@
 #include "rec_format.h"
 #include "rec_read.h"
 #include "rec_write.h"
+#include "strtab.h"
 #include "tests.h"
 
 #define NCODES 12
@@ -358,6 +359,31 @@ START_TEST(test_not_a_recording)
 }
 END_TEST
 
+/* Dense indices in first-seen order; a repeat finds its index. */
+START_TEST(test_strtab)
+{
+	struct strtab t;
+	char buf[32];
+	bool added;
+
+	strtab__init(&t);
+	for (int i = 0; i < 5000; i++) {
+		snprintf(buf, sizeof(buf), "s%d", i);
+		ck_assert_int_eq(strtab__intern(&t, buf, &added), i);
+		ck_assert(added);
+	}
+	for (int i = 4999; i >= 0; i--) {
+		snprintf(buf, sizeof(buf), "s%d", i);
+		ck_assert_int_eq(strtab__intern(&t, buf, &added), i);
+		ck_assert(!added);
+		ck_assert_str_eq(t.s[i], buf);
+	}
+	ck_assert_int_eq(strtab__intern(&t, "", &added), 5000);
+	ck_assert_uint_eq(t.n, 5001);
+	strtab__release(&t);
+}
+END_TEST
+
 Suite *rec_file_suite(void)
 {
 	Suite *s = suite_create("rec_file");
@@ -371,6 +397,7 @@ Suite *rec_file_suite(void)
 	tcase_add_test(tc, test_cut_at_flush_keeps_everything_before);
 	tcase_add_test(tc, test_cut_or_corrupt_anywhere);
 	tcase_add_test(tc, test_not_a_recording);
+	tcase_add_test(tc, test_strtab);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -154,27 +154,20 @@ static int summarize(const struct recorder_progress *p,
 
 	if (isatty(2))
 		fprintf(stderr, "\r\033[K");
-	if (raw && wrote) {
-		fprintf(stderr,
-			"peeka: %llu samples in %.1f s (%.1f Hz), %llu errors (%.1f%%), "
-			"%llu deadlines skipped; wrote %s (%llu thread samples, %.1f KiB)\n",
-			(unsigned long long)p->samples, p->elapsed,
-			p->elapsed > 0 ? (double)p->samples / p->elapsed : 0.0,
-			(unsigned long long)p->errors, pct,
-			(unsigned long long)p->skipped, o->output,
-			(unsigned long long)rec_write__samples(raw),
-			(double)rec_write__bytes(raw) / 1024.0);
-		return 0;
-	}
 	fprintf(stderr,
 		"peeka: %llu samples in %.1f s (%.1f Hz), %llu errors (%.1f%%), "
-		"%llu deadlines skipped, %llu idle and %llu non-GIL thread samples dropped%s%s\n",
+		"%llu deadlines skipped",
 		(unsigned long long)p->samples, p->elapsed,
 		p->elapsed > 0 ? (double)p->samples / p->elapsed : 0.0,
-		(unsigned long long)p->errors, pct,
-		(unsigned long long)p->skipped, (unsigned long long)cs->idle,
-		(unsigned long long)cs->not_gil, wrote ? "; wrote " : "",
-		wrote ? o->output : "");
+		(unsigned long long)p->errors, pct, (unsigned long long)p->skipped);
+	if (raw && wrote)
+		fprintf(stderr, "; wrote %s (%llu thread samples, %.1f KiB)\n",
+			o->output, (unsigned long long)rec_write__samples(raw),
+			(double)rec_write__bytes(raw) / 1024.0);
+	else
+		fprintf(stderr, ", %llu idle and %llu non-GIL thread samples dropped%s%s\n",
+			(unsigned long long)cs->idle, (unsigned long long)cs->not_gil,
+			wrote ? "; wrote " : "", wrote ? o->output : "");
 	log_info("sample cost: mean %.1f us, worst %.1f us", p->mean_us,
 		 p->max_us);
 	return 0;

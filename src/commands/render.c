@@ -12,6 +12,18 @@
 #include "../out_speedscope.h"
 #include "../out_svg.h"
 
+/* Close @f; report @ret (or the close's failure) as a write error. */
+static int close_output(FILE *f, int ret, const char *path)
+{
+	if (fclose(f) && !ret)
+		ret = -errno;
+	if (ret) {
+		error_code(ret, "cannot write '%s'", path);
+		return -1;
+	}
+	return 0;
+}
+
 int render_profile(struct profile *prof, FILE *f, enum rec_format fmt,
 		   const char *path)
 {
@@ -21,13 +33,7 @@ int render_profile(struct profile *prof, FILE *f, enum rec_format fmt,
 		ret = out_svg__write(prof, f, NULL);
 	else
 		ret = profile__write_collapsed(prof, f);
-	if (fclose(f) && !ret)
-		ret = -errno;
-	if (ret) {
-		error_code(ret, "cannot write '%s'", path);
-		return -1;
-	}
-	return 0;
+	return close_output(f, ret, path);
 }
 
 int render_timeline__open(struct render_timeline *r, enum rec_format fmt,
@@ -98,11 +104,5 @@ int render_timeline__finish(struct render_timeline *r, FILE *f,
 	r->ss = NULL;
 	r->ch = NULL;
 	r->pp = NULL;
-	if (fclose(f) && !ret)
-		ret = -errno;
-	if (ret) {
-		error_code(ret, "cannot write '%s'", path);
-		return -1;
-	}
-	return 0;
+	return close_output(f, ret, path);
 }
