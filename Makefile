@@ -13,14 +13,15 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DPEEKA_VERSION='"$(VERSION)"' \
 	-Isrc -I$(B)/gen $(shell $(PKG_CONFIG) --cflags libelf libzstd 2>/dev/null)
 LIBS = $(shell $(PKG_CONFIG) --libs libelf 2>/dev/null || echo -lelf) \
-	$(shell $(PKG_CONFIG) --libs libzstd 2>/dev/null || echo -lzstd) -lm
+	$(shell $(PKG_CONFIG) --libs libzstd 2>/dev/null || echo -lzstd) \
+	$(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo) -lm
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Debian packages the build and the tests need.
 DEPS_PKGS := gcc make libc6-dev pkg-config libelf-dev libdw-dev libunwind-dev \
 	libzstd-dev check binutils python3 python3-jsonschema golang-go \
-	chromium util-linux bsdutils
+	chromium util-linux bsdutils libncurses-dev tmux
 
 B := build
 CORE_SRC := $(wildcard src/*.c) $(wildcard src/commands/*.c) \

@@ -90,28 +90,8 @@ for c in /usr/bin/python3 python3; do
 done
 [[ -n $HELPER_PY ]] || { echo "$PROG: needs python3 to measure rusage" >&2; exit 1; }
 
-# rusage OUT CMD...: run CMD, write "wall_s user_s sys_s maxrss_kb" to OUT
-# (os.wait4: microsecond CPU times, ru_maxrss as /usr/bin/time -f %M reports
-# it), return CMD's exit status.
-readonly RUSAGE_PY='
-import os, sys, time
-out, cmd = sys.argv[1], sys.argv[2:]
-t0 = time.monotonic()
-pid = os.fork()
-if pid == 0:
-    try:
-        os.execvp(cmd[0], cmd)
-    finally:
-        os._exit(127)
-_, status, ru = os.wait4(pid, 0)
-wall = time.monotonic() - t0
-with open(out, "w") as f:
-    f.write("%.6f %.6f %.6f %d\n" % (wall, ru.ru_utime, ru.ru_stime, ru.ru_maxrss))
-if os.WIFEXITED(status):
-    sys.exit(os.WEXITSTATUS(status))
-sys.exit(128 + os.WTERMSIG(status))
-'
-rusage() { "$HELPER_PY" -c "$RUSAGE_PY" "$@"; }
+# rusage OUT CMD... (bench/lib.sh)
+. bench/lib.sh
 
 OTHERS=()
 for t in py-spy austin; do

@@ -244,3 +244,112 @@ int proc_task__ns_tids(int pid, int *host, int *ns, size_t cap)
 			out++;
 	return (int)out;
 }
+
+int proc_task__parse_syscall(const char *line, struct proc_syscall *out)
+{
+	const char *p = line;
+	char *end;
+
+	memset(out, 0, sizeof(*out));
+	if (!strncmp(line, "running", 7)) {
+		out->state = PROC_SC_RUNNING;
+		out->nr = -1;
+		return 0;
+	}
+	errno = 0;
+	out->nr = strtol(p, &end, 10);
+	if (end == p || errno || (*end != ' ' && *end != '\n' && *end))
+		return -EINVAL;
+	if (out->nr < 0) {
+		out->state = PROC_SC_BLOCKED;
+		return 0;
+	}
+	p = end;
+	for (int i = 0; i < 6; i++) {
+		while (*p == ' ')
+			p++;
+		errno = 0;
+		out->args[i] = strtoull(p, &end, 16);
+		if (end == p || errno)
+			return -EINVAL;
+		p = end;
+	}
+	out->state = PROC_SC_IN;
+	return 0;
+}
+
+int proc_task__syscall(int pid, int tid, struct proc_syscall *out)
+{
+	char path[64], buf[256];
+	size_t n;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
+	ret = read_small(path, buf, sizeof(buf), &n);
+	if (ret)
+		return ret;
+	ret = proc_task__parse_syscall(buf, out);
+	if (ret)
+		out->state = PROC_SC_UNKNOWN;
+	return ret;
+}
+
+int proc_task__wchan(int pid, int tid, char *buf, size_t len)
+{
+	char path[64];
+	size_t n;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/wchan", pid, tid);
+	ret = read_small(path, buf, len, &n);
+	if (ret)
+		return ret;
+	buf[strcspn(buf, "\n")] = '\0';
+	if (!strcmp(buf, "0"))
+		buf[0] = '\0';
+	return 0;
+}
+
+int proc_task__parse_cpu(const char *line, unsigned long long *ticks)
+{
+	const char *p = strrchr(line, ')');
+	unsigned long long v[2];
+	char *end;
+
+	if (!p)
+		return -EINVAL;
+	p++;
+	/* Fields 3 (state) to 13 come first; utime and stime are 14 and 15. */
+	for (int field = 3; field <= 13; field++) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			return -EINVAL;
+		p += strcspn(p, " ");
+	}
+	for (int i = 0; i < 2; i++) {
+		while (*p == ' ')
+			p++;
+		errno = 0;
+		v[i] = strtoull(p, &end, 10);
+		if (end == p || errno)
+			return -EINVAL;
+		p = end;
+	}
+	*ticks = v[0] + v[1];
+	return 0;
+}
+
+int proc_task__cpu(int pid, int tid, unsigned long long *ticks)
+{
+	char path[64], buf[1024];
+	size_t n;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	ret = read_small(path, buf, sizeof(buf), &n);
+	if (ret)
+		return ret;
+	return proc_task__parse_cpu(buf, ticks);
+}

@@ -61,6 +61,41 @@ bool proc_task__same_pidns(int pid);
  */
 int proc_task__ns_tids(int pid, int *host, int *ns, size_t cap);
 
+/* What /proc/PID/task/TID/syscall says a thread is doing. */
+enum proc_sc_state {
+	PROC_SC_UNKNOWN = 0,  /* unreadable or malformed */
+	PROC_SC_RUNNING,      /* on a CPU ("running") */
+	PROC_SC_BLOCKED,      /* blocked outside a system call ("-1 …") */
+	PROC_SC_IN,           /* blocked in system call @nr */
+};
+
+struct proc_syscall {
+	enum proc_sc_state state;
+	long nr;
+	unsigned long long args[6];
+};
+
+/* Parse one syscall line; returns 0, or -EINVAL when malformed. */
+int proc_task__parse_syscall(const char *line, struct proc_syscall *out);
+
+/*
+ * The system call thread @tid of @pid is blocked in.  Reading it needs the
+ * same permission as reading memory; it never stops the thread.  Returns 0
+ * or -errno (out->state is then PROC_SC_UNKNOWN).
+ */
+int proc_task__syscall(int pid, int tid, struct proc_syscall *out);
+
+/* The kernel function thread @tid sleeps in (wchan), "" when running or
+ * hidden.  Returns 0 or -errno. */
+int proc_task__wchan(int pid, int tid, char *buf, size_t len);
+
+/* utime + stime, in clock ticks, from a stat line (after the last ')').
+ * Returns 0, or -EINVAL when malformed. */
+int proc_task__parse_cpu(const char *stat_line, unsigned long long *ticks);
+
+/* The CPU time thread @tid of @pid has used, in clock ticks. */
+int proc_task__cpu(int pid, int tid, unsigned long long *ticks);
+
 /* True when @pid is a zombie or gone. */
 bool proc_task__is_dead(int pid);
 

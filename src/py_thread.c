@@ -374,3 +374,26 @@ void py_snapshot__release(struct py_snapshot *s)
 	free(s->ns_tid);
 	memset(s, 0, sizeof(*s));
 }
+
+static bool any_torn(const struct py_snapshot *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->threads[i].err == PE_TORN)
+			return true;
+	return false;
+}
+
+int py_snapshot__take_settled(struct py_proc *pp, struct py_snapshot *s,
+			      unsigned flags, int attempts)
+{
+	int ret = 0;
+
+	for (int attempt = 0; attempt < attempts; attempt++) {
+		ret = py_snapshot__take(pp, s, flags);
+		if (ret != PE_TORN && ret != PE_CORRUPT && (ret || !any_torn(s)))
+			break;
+		if (attempt + 1 < attempts && !ret)
+			py_snapshot__release(s);
+	}
+	return ret;
+}

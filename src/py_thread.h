@@ -58,6 +58,13 @@ int py_snapshot__take(struct py_proc *pp, struct py_snapshot *s,
 void py_snapshot__release(struct py_snapshot *s);
 
 /*
+ * py_snapshot__take, repeated (up to @attempts times) while the running
+ * target tears a stack under the read.  The last attempt is kept.
+ */
+int py_snapshot__take_settled(struct py_proc *pp, struct py_snapshot *s,
+			      unsigned flags, int attempts);
+
+/*
  * Whether the thread state at @tstate (first @len bytes in @buf) holds
  * the GIL, given the interpreter's holder @holder (0 when released).
  */

@@ -17,24 +17,6 @@
 #include "tests.h"
 
 /* Run "peeka ARGS" and check status and the single error line. */
-static void expect_error(const char *args, int want_rc, const char *needle)
-{
-	char cmd[2048], *out, *err;
-	int rc;
-
-	snprintf(cmd, sizeof(cmd), "%s %s", tu_peeka(), args);
-	rc = tu_run(cmd, 60, &out, &err);
-	ck_assert_msg(rc == want_rc, "'%s' exited %d (want %d): %s", args, rc,
-		      want_rc, err);
-	ck_assert_msg(tu_count_prefix(err, "error: ") == 1,
-		      "'%s': want one error line, got: %s", args, err);
-	ck_assert_msg(strstr(err, needle), "'%s': '%s' not in: %s", args,
-		      needle, err);
-	ck_assert_str_eq(out, "");
-	free(out);
-	free(err);
-}
-
 static int dead_pid(void)
 {
 	pid_t p = fork();
@@ -50,9 +32,9 @@ START_TEST(test_no_such_process)
 	char args[64];
 
 	snprintf(args, sizeof(args), "dump --pid %d", dead_pid());
-	expect_error(args, 1, "no process with pid");
+	tu_expect_error(args, 1, "no process with pid");
 	snprintf(args, sizeof(args), "info --pid %d", dead_pid());
-	expect_error(args, 1, "no process with pid");
+	tu_expect_error(args, 1, "no process with pid");
 }
 END_TEST
 
@@ -64,7 +46,7 @@ START_TEST(test_not_python)
 
 	ck_assert_int_eq(tu_spawn_ready(&c, argv, 10), 0);
 	snprintf(args, sizeof(args), "dump --pid %d", c.pid);
-	expect_error(args, 1, "is not a CPython process");
+	tu_expect_error(args, 1, "is not a CPython process");
 	tu_child_kill(&c);
 }
 END_TEST
@@ -83,7 +65,7 @@ static const struct {
 
 START_TEST(test_usage_errors)
 {
-	expect_error(usage_cases[_i].args, 2, usage_cases[_i].needle);
+	tu_expect_error(usage_cases[_i].args, 2, usage_cases[_i].needle);
 }
 END_TEST
 
@@ -143,7 +125,7 @@ START_TEST(test_unsupported_forced_version)
 	ck_assert_uint_gt(tu_interps(&all), 0);
 	spawn_python(&c, all[0].launcher);
 	snprintf(args, sizeof(args), "dump --pid %d --python-version 3.99", c.pid);
-	expect_error(args, 1, "unsupported Python version 3.99");
+	tu_expect_error(args, 1, "unsupported Python version 3.99");
 	tu_child_kill(&c);
 }
 END_TEST
@@ -158,7 +140,7 @@ START_TEST(test_unsupported_real_version)
 	spawn_python(&c, old[_i].launcher);
 	snprintf(args, sizeof(args), "dump --pid %d", c.pid);
 	snprintf(want, sizeof(want), "unsupported Python version %s", old[_i].full);
-	expect_error(args, 1, want);
+	tu_expect_error(args, 1, want);
 	tu_child_kill(&c);
 }
 END_TEST
@@ -184,7 +166,7 @@ START_TEST(test_not_initialized)
 		 "/../lib/libpython%s.so.1.0", all[_i].minor);
 	ck_assert_int_eq(tu_spawn_ready(&c, argv, 10), 0);
 	snprintf(args, sizeof(args), "dump --pid %d", c.pid);
-	expect_error(args, 1, "is not initialized");
+	tu_expect_error(args, 1, "is not initialized");
 	tu_child_kill(&c);
 }
 END_TEST

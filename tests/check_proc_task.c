@@ -2,10 +2,12 @@
 /* proc_task: stat parsing after the last ')' and live thread facts. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "proc_task.h"
+#include "sys_names.h"
 #include "tests.h"
 
 static const struct {
@@ -65,6 +67,83 @@ START_TEST(test_missing_process)
 }
 END_TEST
 
+START_TEST(test_parse_syscall)
+{
+	struct proc_syscall sc;
+
+	ck_assert_int_eq(proc_task__parse_syscall("running\n", &sc), 0);
+	ck_assert_int_eq(sc.state, PROC_SC_RUNNING);
+	ck_assert_int_eq(proc_task__parse_syscall("-1 0x7ffc1 0x7f2\n", &sc), 0);
+	ck_assert_int_eq(sc.state, PROC_SC_BLOCKED);
+	ck_assert_int_eq(proc_task__parse_syscall(
+		"202 0x55d0c0de1234 0x189 0x0 0x0 0x0 0xffffffff 0x7ffc 0x7f00\n",
+		&sc), 0);
+	ck_assert_int_eq(sc.state, PROC_SC_IN);
+	ck_assert_int_eq(sc.nr, 202);
+	ck_assert_uint_eq(sc.args[0], 0x55d0c0de1234ULL);
+	ck_assert_uint_eq(sc.args[5], 0xffffffffULL);
+	ck_assert_int_eq(proc_task__parse_syscall("", &sc), -EINVAL);
+	ck_assert_int_eq(proc_task__parse_syscall("x1", &sc), -EINVAL);
+	ck_assert_int_eq(proc_task__parse_syscall("7 0x1 0x2", &sc), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_parse_cpu)
+{
+	unsigned long long t = 0;
+
+	ck_assert_int_eq(proc_task__parse_cpu(
+		"24465 (sl) ep) S 1 24461 23674 0 -1 4194304 136 0 1 0 17 25 0 0 20",
+		&t), 0);
+	ck_assert_uint_eq(t, 42);
+	ck_assert_int_eq(proc_task__parse_cpu("1 (x) S 1 2 3", &t), -EINVAL);
+	ck_assert_int_eq(proc_task__parse_cpu("no paren", &t), -EINVAL);
+}
+END_TEST
+
+static pthread_mutex_t held = PTHREAD_MUTEX_INITIALIZER;
+
+static void *locker(void *arg)
+{
+	*(int *)arg = (int)gettid();
+	pthread_mutex_lock(&held);
+	pthread_mutex_unlock(&held);
+	return NULL;
+}
+
+/* A thread blocked on a mutex we hold sits in futex() on the mutex. */
+START_TEST(test_syscall_of_blocked_thread)
+{
+	struct proc_syscall sc = { 0 };
+	pthread_t th;
+	int tid = 0;
+
+	pthread_mutex_lock(&held);
+	ck_assert_int_eq(pthread_create(&th, NULL, locker, &tid), 0);
+	for (int i = 0; i < 200; i++) {
+		usleep(5000);
+		if (tid && !proc_task__syscall(getpid(), tid, &sc) &&
+		    sc.state == PROC_SC_IN)
+			break;
+	}
+	ck_assert_int_eq(sc.state, PROC_SC_IN);
+	ck_assert_str_eq(sys_names__get(sc.nr), "futex");
+	ck_assert_uint_eq(sc.args[0], (unsigned long long)(uintptr_t)&held);
+	pthread_mutex_unlock(&held);
+	pthread_join(th, NULL);
+}
+END_TEST
+
+START_TEST(test_sys_names)
+{
+	ck_assert_str_eq(sys_names__get(0), "read");
+	ck_assert_str_eq(sys_names__get(45), "recvfrom");
+	ck_assert_str_eq(sys_names__get(230), "clock_nanosleep");
+	ck_assert_ptr_null(sys_names__get(-1));
+	ck_assert_ptr_null(sys_names__get(100000));
+}
+END_TEST
+
 Suite *proc_task_suite(void)
 {
 	Suite *s = suite_create("proc_task");
@@ -74,6 +153,10 @@ Suite *proc_task_suite(void)
 			    sizeof(stat_cases) / sizeof(stat_cases[0]));
 	tcase_add_test(tc, test_list_and_states_of_self);
 	tcase_add_test(tc, test_missing_process);
+	tcase_add_test(tc, test_parse_syscall);
+	tcase_add_test(tc, test_parse_cpu);
+	tcase_add_test(tc, test_syscall_of_blocked_thread);
+	tcase_add_test(tc, test_sys_names);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -297,3 +297,21 @@ char *tu_run_expect(const char *cmd, int want)
 	free(out);
 	return err;
 }
+
+void tu_expect_error(const char *args, int want_rc, const char *needle)
+{
+	char cmd[2048], *out, *err;
+	int rc;
+
+	snprintf(cmd, sizeof(cmd), "%s %s", tu_peeka(), args);
+	rc = tu_run(cmd, 60, &out, &err);
+	ck_assert_msg(rc == want_rc, "'%s' exited %d (want %d): %s", args, rc,
+		      want_rc, err);
+	ck_assert_msg(tu_count_prefix(err, "error: ") == 1,
+		      "'%s': want one error line, got: %s", args, err);
+	ck_assert_msg(strstr(err, needle), "'%s': '%s' not in: %s", args,
+		      needle, err);
+	ck_assert_str_eq(out, "");
+	free(out);
+	free(err);
+}

@@ -68,6 +68,12 @@ int tu_count_prefix(const char *s, const char *prefix);
 /* Record that @i ran the integration tests (file in build/). */
 void tu_record_exercised(const struct tu_interp *i);
 
+/*
+ * Run "peeka @args": assert exit status @want_rc, exactly one "error:"
+ * line on stderr, and @needle in it.
+ */
+void tu_expect_error(const char *args, int want_rc, const char *needle);
+
 /* The file that tu_record_exercised appends to. */
 const char *tu_exercised_path(void);
 

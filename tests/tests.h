@@ -27,5 +27,6 @@ Suite *profile_suite(void);
 Suite *rec_file_suite(void);
 Suite *gzip_suite(void);
 Suite *rec_clock_suite(void);
+Suite *live_suite(void);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 
+#include "../json_out.h"
 #include "../py_proc.h"
 
 enum cmd_status {
@@ -47,6 +48,9 @@ int cmd_info(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_gil(int argc, char **argv);
+int cmd_threads(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 /*
  * Open @pid for reading, printing one error line (and hints) on failure
@@ -60,6 +64,12 @@ int cmd_open_target(struct py_proc *pp, int pid, const unsigned version[2]);
  * module's one-line explanation.
  */
 int cmd_report_error(int pid, int err, const char *detail);
+
+/*
+ * Start a JSON report on stdout about @pp: "{", then "pid" and
+ * "python_version" ("3.12.1").
+ */
+void cmd_json_begin(struct json_out *j, struct py_proc *pp);
 
 /* The same for a failure after the target was opened successfully. */
 int cmd_report_read_error(int pid, int err);

@@ -210,29 +210,6 @@ static void print_json(struct py_proc *pp, const struct py_snapshot *s,
 	fputc('\n', stdout);
 }
 
-static bool any_torn(const struct py_snapshot *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (s->threads[i].err == PE_TORN)
-			return true;
-	return false;
-}
-
-/* Take a snapshot, retrying while a stack was torn by the running target. */
-static int take(struct py_proc *pp, struct py_snapshot *s)
-{
-	int ret = 0;
-
-	for (int attempt = 0; attempt < DUMP_RETRIES; attempt++) {
-		ret = py_snapshot__take(pp, s, PY_SNAP_FRAMES | PY_SNAP_NAMES);
-		if (ret != PE_TORN && ret != PE_CORRUPT && (ret || !any_torn(s)))
-			break;
-		if (attempt + 1 < DUMP_RETRIES && !ret)
-			py_snapshot__release(s);
-	}
-	return ret;
-}
-
 static const struct dump_opts *parse(int argc, char **argv,
 				     struct dump_opts *o, int *status)
 {
@@ -273,7 +250,8 @@ int cmd_dump(int argc, char **argv)
 	status = cmd_open_target(&pp, o.pid, o.version);
 	if (status)
 		return status;
-	ret = take(&pp, &s);
+	ret = py_snapshot__take_settled(&pp, &s, PY_SNAP_FRAMES | PY_SNAP_NAMES,
+					DUMP_RETRIES);
 	if (ret) {
 		status = cmd_report_read_error(o.pid, ret);
 		if (pp.version_forced)

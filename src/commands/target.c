@@ -131,3 +131,16 @@ int cmd_open_target(struct py_proc *pp, int pid, const unsigned version[2])
 	}
 	return CMD_OK;
 }
+
+void cmd_json_begin(struct json_out *j, struct py_proc *pp)
+{
+	char vs[32];
+
+	py_proc__version_text(pp, vs, sizeof(vs));
+	json_out__init(j, stdout);
+	json_out__begin_object(j);
+	json_out__key(j, "pid");
+	json_out__int(j, pp->pid);
+	json_out__key(j, "python_version");
+	json_out__string(j, vs);
+}
