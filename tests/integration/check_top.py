@@ -70,6 +70,22 @@ def check_plain(peeka_bin, fx):
     owns = [x["own"] for x in rows]
     if owns != sorted(owns, reverse=True):
         fail("--once: not sorted by OwnTime: %r" % owns)
+    # --threads --idle: a row per thread and function, idle threads too.
+    r = peeka(peeka_bin, "top", "--pid", str(fx.pid), "--once", "--delay",
+              "1", "--threads", "--idle")
+    rows = (snapshots(r.stdout) or [{"rows": []}])[0]["rows"]
+    for t in fx.truth["threads"]:
+        want = 'thread %d "%s": mix_hot' % (t["native_id"], t["name"])
+        if not any(x["function"] == want for x in rows):
+            fail("--threads: no row %r in %r" % (want, rows[:6]))
+    if not any(x["function"].endswith('"MainThread": main') for x in rows):
+        fail("--idle: no idle MainThread row")
+    # --nolineno: "function (file)", no line numbers.
+    r = peeka(peeka_bin, "top", "--pid", str(fx.pid), "--once", "--delay",
+              "0.5", "--nolineno")
+    rows = (snapshots(r.stdout) or [{"rows": []}])[0]["rows"]
+    if not rows or any(re.search(r":\d+$", x["where"]) for x in rows):
+        fail("--nolineno: %r" % rows[:3])
     # Piped: a snapshot per --delay until SIGTERM, then exit 0.
     p = subprocess.Popen([peeka_bin, "top", "--pid", str(fx.pid), "--delay",
                           "0.4"], stdout=subprocess.PIPE,
