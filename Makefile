@@ -14,7 +14,9 @@ ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DPEEKA_VERSION='"$(VERSIO
 	-Isrc -I$(B)/gen $(shell $(PKG_CONFIG) --cflags libelf libzstd 2>/dev/null)
 LIBS = $(shell $(PKG_CONFIG) --libs libelf 2>/dev/null || echo -lelf) \
 	$(shell $(PKG_CONFIG) --libs libzstd 2>/dev/null || echo -lzstd) \
-	$(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo) -lm
+	$(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo) \
+	$(shell $(PKG_CONFIG) --libs libunwind-ptrace libunwind-generic libdw 2>/dev/null || \
+		echo -lunwind-ptrace -lunwind-generic -lunwind -ldw -lelf) -lm
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

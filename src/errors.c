@@ -31,6 +31,10 @@ const char *peeka_strerror(int err)
 		return "not a peeka recording";
 	case PE_FORMAT_VERSION:
 		return "recorded in a newer format than this peeka reads";
+	case PE_NATIVE_MERGE:
+		return "the native and Python stacks do not match";
+	case PE_NATIVE_UNWIND:
+		return "the native stack could not be unwound";
 	default:
 		return strerror(err < 0 ? -err : err);
 	}

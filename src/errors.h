@@ -21,6 +21,8 @@ enum peeka_error {
 	PE_FINALIZING = -(PE_BASE + 10),      /* interpreter shutting down */
 	PE_NOT_RECORDING = -(PE_BASE + 11),   /* not a .peeka recording */
 	PE_FORMAT_VERSION = -(PE_BASE + 12),  /* a recording format too new */
+	PE_NATIVE_MERGE = -(PE_BASE + 13),    /* native and Python stacks disagree */
+	PE_NATIVE_UNWIND = -(PE_BASE + 14),   /* the native stack could not be read */
 };
 
 /* A short description of @err (errno or domain code).  Static storage. */

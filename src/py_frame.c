@@ -98,9 +98,10 @@ static int walk_frame_objects(struct py_proc *pp, uint64_t addr,
 		lasti = (int32_t)py_get(l, buf, len, LF_frameobj_f_lasti);
 		if (l->minor >= 10 && lasti >= 0)
 			lasti *= 2;
+		/* Before 3.11 every frame has its own evaluator call. */
 		out[*n] = (struct py_frame){
 			code, py_code__line(pp, code, lasti), addr,
-			addr + (uint64_t)l->v[LF_frameobj_f_localsplus]
+			addr + (uint64_t)l->v[LF_frameobj_f_localsplus], true, 0
 		};
 		(*n)++;
 		addr = py_get(l, buf, len, LF_frameobj_f_back);
@@ -176,6 +177,8 @@ static int read_iframe(struct py_proc *pp, uint64_t addr,
 	f->code = code;
 	f->line = py_code__line(pp, code, addrq);
 	f->addr = addr;
+	f->entry = false;
+	f->shim = 0;
 	f->localsplus = addr + (uint64_t)l->v[LF_iframe_localsplus];
 	return 0;
 }
@@ -291,6 +294,17 @@ static int walk_iframes(struct py_proc *pp, struct py_frame_chunks *fc,
 			return ret;
 		if (ret == 0)
 			(*n)++;
+		/*
+		 * Where C called the evaluator: the frame with is_entry (3.11)
+		 * or the one whose previous is a shim (3.12+).  When that frame
+		 * is itself skipped, the last kept one (inner) takes the mark.
+		 */
+		if (*n && (shim || (layout_has(l, LF_iframe_is_entry) &&
+				    py_get(l, fb, len, LF_iframe_is_entry)))) {
+			out[*n - 1].entry = true;
+			if (shim)
+				out[*n - 1].shim = addr;
+		}
 		addr = py_get(l, fb, len, LF_iframe_previous);
 	}
 	/*

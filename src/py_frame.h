@@ -23,6 +23,12 @@ struct py_frame {
 	int line;                    /* -1 when the address has no line */
 	uint64_t addr;               /* frame object or interpreter frame */
 	uint64_t localsplus;         /* remote address of the locals array */
+	bool entry;                  /* the outermost frame one C-level call
+				      * of the evaluator runs (every frame
+				      * before 3.11): for native merging */
+	uint64_t shim;               /* entry frames on 3.12+: the address
+				      * of the shim frame before it, which
+				      * lives in that call's C stack frame */
 };
 
 /*

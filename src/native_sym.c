@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libdwfl symbolization of native addresses, cached per address. */
+#include "native_sym.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <elfutils/libdwfl.h>
+
+#include "proc_maps.h"
+#include "u64map.h"
+
+#define EVAL_FN "_PyEval_EvalFrameDefault"
+#define RELOAD_MIN_NS 100000000ULL   /* re-read the maps at most 10 times/s */
+
+struct native_sym {
+	int pid;
+	char *interp_path;
+	Dwfl *dwfl;
+	Dwfl_Callbacks cb;
+	struct u64map cache;        /* (ip | call_site bit) -> info index */
+	struct native_sym_info *info;
+	size_t ninfo, cap;
+	char **strings;             /* owned strings, freed at the end */
+	size_t nstrings, capstrings;
+	const char *interp_base;    /* basename of interp_path */
+	char *exe_path;
+	const char *launcher_base;  /* the exe's basename when python*, or NULL */
+	uint64_t reported_at;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static const char *keep(struct native_sym *s, const char *str)
+{
+	char *copy;
+
+	if (!str)
+		return NULL;
+	for (size_t i = s->nstrings; i-- > 0 && i + 64 > s->nstrings;)
+		if (!strcmp(s->strings[i], str))
+			return s->strings[i];
+	if (s->nstrings == s->capstrings) {
+		size_t nc = s->capstrings ? 2 * s->capstrings : 256;
+		char **n = realloc(s->strings, nc * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		s->strings = n;
+		s->capstrings = nc;
+	}
+	copy = strdup(str);
+	if (copy)
+		s->strings[s->nstrings++] = copy;
+	return copy;
+}
+
+/* Report every mapped ELF file, at the address of its first mapping. */
+static void report(struct native_sym *s)
+{
+	struct proc_maps maps = { 0 };
+	char open_path[4096];
+
+	s->reported_at = now_ns();
+	if (proc_maps__load(&maps, s->pid))
+		return;
+	dwfl_report_begin_add(s->dwfl);
+	for (size_t i = 0; i < maps.n; i++) {
+		const struct proc_map *m = &maps.v[i];
+		bool seen = false;
+
+		if (m->path[0] != '/' || m->offset != 0)
+			continue;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = maps.v[k].offset == 0 &&
+			       !strcmp(maps.v[k].path, m->path);
+		if (seen)
+			continue;
+		if (m->deleted)
+			snprintf(open_path, sizeof(open_path),
+				 "/proc/%d/map_files/%llx-%llx", s->pid,
+				 (unsigned long long)m->start,
+				 (unsigned long long)m->end);
+		else
+			snprintf(open_path, sizeof(open_path), "/proc/%d/root%s",
+				 s->pid, m->path);
+		/* Already reported modules come back as they were; a file
+		 * that is not ELF (a font, a locale archive) is refused. */
+		dwfl_report_elf(s->dwfl, proc_map__basename(m), open_path, -1,
+				m->start, false);
+	}
+	dwfl_report_end(s->dwfl, NULL, NULL);
+	proc_maps__release(&maps);
+}
+
+static const char *base_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+struct native_sym *native_sym__new(int pid, const char *interp_path,
+				   const char *exe_path)
+{
+	struct native_sym *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->pid = pid;
+	s->interp_path = strdup(interp_path ? interp_path : "");
+	s->exe_path = strdup(exe_path ? exe_path : "");
+	if (s->interp_path)
+		s->interp_base = base_of(s->interp_path);
+	if (s->exe_path && !strncmp(base_of(s->exe_path), "python", 6))
+		s->launcher_base = base_of(s->exe_path);
+	s->cb.find_elf = dwfl_linux_proc_find_elf;
+	s->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->dwfl = dwfl_begin(&s->cb);
+	u64map__init(&s->cache);
+	if (!s->interp_path || !s->exe_path || !s->dwfl) {
+		native_sym__free(s);
+		return NULL;
+	}
+	report(s);
+	return s;
+}
+
+void native_sym__free(struct native_sym *s)
+{
+	if (!s)
+		return;
+	if (s->dwfl)
+		dwfl_end(s->dwfl);
+	u64map__release(&s->cache);
+	for (size_t i = 0; i < s->nstrings; i++)
+		free(s->strings[i]);
+	free(s->strings);
+	free(s->info);
+	free(s->interp_path);
+	free(s->exe_path);
+	free(s);
+}
+
+static void resolve(struct native_sym *s, uint64_t addr,
+		    struct native_sym_info *out)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
+	const char *mname = NULL, *fn, *src;
+	GElf_Off off = 0;
+	GElf_Sym sym;
+	Dwarf_Addr start = 0;
+	Dwfl_Line *ln;
+	int line = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!mod && now_ns() - s->reported_at > RELOAD_MIN_NS) {
+		report(s);   /* a library loaded since (dlopen) */
+		mod = dwfl_addrmodule(s->dwfl, addr);
+	}
+	if (!mod)
+		return;
+	mname = dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, NULL, NULL);
+	out->module = keep(s, mname);
+	out->module_offset = addr - start;
+	out->interp = mname && (!strcmp(mname, s->interp_base) ||
+				(s->launcher_base &&
+				 !strcmp(mname, s->launcher_base)));
+	fn = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
+	if (fn) {
+		char name[512];
+
+		/* Without the symbol version (clock_nanosleep@GLIBC_2.2.5). */
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(fn, "@"), fn);
+		fn = name;
+		out->function = keep(s, fn);
+		out->offset = off;
+		/* The evaluator, or one of its compiler-split parts
+		 * (_PyEval_EvalFrameDefault.cold). */
+		out->eval = !strcmp(mname ? mname : "", s->interp_base) &&
+			    !strncmp(fn, EVAL_FN, sizeof(EVAL_FN) - 1) &&
+			    (fn[sizeof(EVAL_FN) - 1] == '\0' ||
+			     fn[sizeof(EVAL_FN) - 1] == '.');
+	}
+	ln = dwfl_module_getsrc(mod, addr);
+	if (ln && (src = dwfl_lineinfo(ln, NULL, &line, NULL, NULL, NULL))) {
+		const char *slash = strrchr(src, '/');
+
+		out->file = keep(s, slash ? slash + 1 : src);
+		out->line = line;
+	}
+}
+
+const struct native_sym_info *native_sym__lookup(struct native_sym *s,
+						 uint64_t ip, bool call_site)
+{
+	static const struct native_sym_info unknown;
+	uint64_t key = (ip << 1) | call_site;
+	uint32_t idx;
+
+	if (key && u64map__get(&s->cache, key, &idx))
+		return &s->info[idx];
+	if (s->ninfo == s->cap) {
+		size_t nc = s->cap ? 2 * s->cap : 256;
+		struct native_sym_info *n = realloc(s->info, nc * sizeof(*n));
+
+		if (!n)
+			return &unknown;
+		s->info = n;
+		s->cap = nc;
+	}
+	resolve(s, call_site && ip ? ip - 1 : ip, &s->info[s->ninfo]);
+	if (s->info[s->ninfo].function && call_site)
+		s->info[s->ninfo].offset += 1;   /* report the return address */
+	idx = (uint32_t)s->ninfo++;
+	if (key)
+		u64map__put(&s->cache, key, idx);
+	return &s->info[idx];
+}

@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libunwind-ptrace with cached process_vm_readv reads. */
+#include "native_unwind.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+
+#include <libunwind-ptrace.h>
+
+#define PAGE 4096ULL
+#define RO_SLOTS 1024   /* read-only pages kept across unwinds */
+#define RW_SLOTS 64     /* stack and data pages, one unwind */
+#define MAX_UPT 256
+
+struct page {
+	uint64_t addr;     /* page address; 0 = empty */
+	unsigned char data[PAGE];
+};
+
+struct upt_slot {
+	int tid;
+	void *upt;
+};
+
+struct native_unwinder {
+	int pid;
+	unw_addr_space_t as;
+	unw_accessors_t acc;
+	struct page *ro, *rw;
+	uint64_t rw_gen;
+	struct upt_slot upt[MAX_UPT];
+	size_t nupt;
+	struct user_regs_struct regs;
+	/* Which pages are read-only: the text and read-only data mappings. */
+	uint64_t *ro_start, *ro_end;
+	size_t nro;
+	bool maps_loaded;
+};
+
+/*
+ * libunwind's ptrace accessors take their UPT_info as the argument, so
+ * the unwinder of the current call is found here (peeka samples from one
+ * thread).
+ */
+static struct native_unwinder *cur;
+
+static void load_ro_ranges(struct native_unwinder *u)
+{
+	char path[64], line[512];
+	FILE *f;
+	size_t cap = 0;
+
+	u->nro = 0;
+	u->maps_loaded = true;
+	snprintf(path, sizeof(path), "/proc/%d/maps", u->pid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long s, e;
+		char perms[5];
+
+		if (sscanf(line, "%llx-%llx %4s", &s, &e, perms) != 3 ||
+		    perms[1] == 'w' || perms[0] != 'r')
+			continue;
+		if (u->nro == cap) {
+			size_t nc = cap ? 2 * cap : 64;
+			uint64_t *a = realloc(u->ro_start, nc * sizeof(*a));
+			uint64_t *b;
+
+			if (!a)
+				break;
+			u->ro_start = a;
+			b = realloc(u->ro_end, nc * sizeof(*b));
+			if (!b)
+				break;
+			u->ro_end = b;
+			cap = nc;
+		}
+		u->ro_start[u->nro] = s;
+		u->ro_end[u->nro] = e;
+		u->nro++;
+	}
+	fclose(f);
+}
+
+/* Whether @addr is in a read-only mapping (maps are sorted). */
+static bool read_only(struct native_unwinder *u, uint64_t addr)
+{
+	size_t lo = 0, hi;
+
+	if (!u->maps_loaded)
+		load_ro_ranges(u);
+	hi = u->nro;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (addr < u->ro_start[mid])
+			hi = mid;
+		else if (addr >= u->ro_end[mid])
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+static int fetch(struct native_unwinder *u, uint64_t page, unsigned char *buf)
+{
+	struct iovec local = { buf, PAGE };
+	struct iovec remote = { (void *)(uintptr_t)page, PAGE };
+	ssize_t n = process_vm_readv(u->pid, &local, 1, &remote, 1, 0);
+
+	return n == (ssize_t)PAGE ? 0 : -UNW_EINVAL;
+}
+
+static int cached_word(struct native_unwinder *u, uint64_t addr,
+		       unw_word_t *val)
+{
+	uint64_t page = addr & ~(PAGE - 1), off = addr - page;
+	bool ro = read_only(u, addr);
+	struct page *slots = ro ? u->ro : u->rw;
+	size_t nslots = ro ? RO_SLOTS : RW_SLOTS;
+	struct page *p = &slots[(page / PAGE) % nslots];
+
+	if (off + sizeof(*val) > PAGE)
+		return -UNW_EINVAL;
+	/* rw pages are tagged with the unwind's generation in the low bits
+	 * of the address (pages are aligned, so they are free). */
+	if (p->addr != (ro ? page : page | (u->rw_gen & (PAGE - 1)))) {
+		if (fetch(u, page, p->data)) {
+			p->addr = 0;
+			return -UNW_EINVAL;
+		}
+		p->addr = ro ? page : page | (u->rw_gen & (PAGE - 1));
+	}
+	memcpy(val, p->data + off, sizeof(*val));
+	return 0;
+}
+
+static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val,
+		      int write, void *arg)
+{
+	if (write || !cur)
+		return _UPT_access_mem(as, addr, val, write, arg);
+	return cached_word(cur, addr, val);
+}
+
+static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val,
+		      int write, void *arg)
+{
+	const struct user_regs_struct *r;
+
+	if (write || !cur)
+		return _UPT_access_reg(as, reg, val, write, arg);
+	r = &cur->regs;
+	switch (reg) {
+	case UNW_X86_64_RAX: *val = r->rax; break;
+	case UNW_X86_64_RDX: *val = r->rdx; break;
+	case UNW_X86_64_RCX: *val = r->rcx; break;
+	case UNW_X86_64_RBX: *val = r->rbx; break;
+	case UNW_X86_64_RSI: *val = r->rsi; break;
+	case UNW_X86_64_RDI: *val = r->rdi; break;
+	case UNW_X86_64_RBP: *val = r->rbp; break;
+	case UNW_X86_64_RSP: *val = r->rsp; break;
+	case UNW_X86_64_R8: *val = r->r8; break;
+	case UNW_X86_64_R9: *val = r->r9; break;
+	case UNW_X86_64_R10: *val = r->r10; break;
+	case UNW_X86_64_R11: *val = r->r11; break;
+	case UNW_X86_64_R12: *val = r->r12; break;
+	case UNW_X86_64_R13: *val = r->r13; break;
+	case UNW_X86_64_R14: *val = r->r14; break;
+	case UNW_X86_64_R15: *val = r->r15; break;
+	case UNW_X86_64_RIP: *val = r->rip; break;
+	default:
+		return _UPT_access_reg(as, reg, val, write, arg);
+	}
+	return 0;
+}
+
+struct native_unwinder *native_unwind__new(int pid)
+{
+	struct native_unwinder *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return NULL;
+	u->pid = pid;
+	u->ro = calloc(RO_SLOTS, sizeof(*u->ro));
+	u->rw = calloc(RW_SLOTS, sizeof(*u->rw));
+	u->acc = _UPT_accessors;
+	u->acc.access_mem = access_mem;
+	u->acc.access_reg = access_reg;
+	u->acc.get_proc_name = NULL;
+	u->as = unw_create_addr_space(&u->acc, 0);
+	if (!u->ro || !u->rw || !u->as) {
+		native_unwind__free(u);
+		return NULL;
+	}
+	unw_set_caching_policy(u->as, UNW_CACHE_GLOBAL);
+	return u;
+}
+
+void native_unwind__free(struct native_unwinder *u)
+{
+	if (!u)
+		return;
+	for (size_t i = 0; i < u->nupt; i++)
+		_UPT_destroy(u->upt[i].upt);
+	if (u->as)
+		unw_destroy_addr_space(u->as);
+	free(u->ro);
+	free(u->rw);
+	free(u->ro_start);
+	free(u->ro_end);
+	free(u);
+}
+
+void native_unwind__flush(struct native_unwinder *u)
+{
+	unw_flush_cache(u->as, 0, 0);
+	memset(u->ro, 0, RO_SLOTS * sizeof(*u->ro));
+	u->maps_loaded = false;
+	for (size_t i = 0; i < u->nupt; i++)
+		_UPT_destroy(u->upt[i].upt);
+	u->nupt = 0;
+}
+
+void native_unwind__forget(struct native_unwinder *u, const int *tids,
+			   size_t n)
+{
+	for (size_t i = 0; i < u->nupt;) {
+		bool alive = false;
+
+		for (size_t k = 0; k < n && !alive; k++)
+			alive = tids[k] == u->upt[i].tid;
+		if (alive) {
+			i++;
+			continue;
+		}
+		_UPT_destroy(u->upt[i].upt);
+		u->upt[i] = u->upt[--u->nupt];
+	}
+}
+
+/* The UPT_info of @tid, kept so that its ELF image cache survives. */
+static void *upt_of(struct native_unwinder *u, int tid)
+{
+	void *upt;
+
+	for (size_t i = 0; i < u->nupt; i++)
+		if (u->upt[i].tid == tid)
+			return u->upt[i].upt;
+	upt = _UPT_create(tid);
+	if (!upt)
+		return NULL;
+	if (u->nupt == MAX_UPT) {
+		_UPT_destroy(u->upt[0].upt);
+		u->upt[0] = u->upt[--u->nupt];
+	}
+	u->upt[u->nupt].tid = tid;
+	u->upt[u->nupt++].upt = upt;
+	return upt;
+}
+
+int native_unwind__thread(struct native_unwinder *u, int tid, uint64_t *ips,
+			  uint64_t *sps, size_t cap, size_t *n)
+{
+	unw_cursor_t c;
+	void *upt;
+	int ret;
+
+	*n = 0;
+	if (ptrace(PTRACE_GETREGS, tid, 0, &u->regs))
+		return -errno;
+	upt = upt_of(u, tid);
+	if (!upt)
+		return -ENOMEM;
+	/* A new generation empties the stack pages; on wrap-around of the
+	 * tag, empty them for real. */
+	if ((++u->rw_gen & (PAGE - 1)) == 0) {
+		for (size_t i = 0; i < RW_SLOTS; i++)
+			u->rw[i].addr = 0;
+		u->rw_gen++;
+	}
+	cur = u;
+	ret = unw_init_remote(&c, u->as, upt);
+	while (!ret && *n < cap) {
+		unw_word_t ip, sp = 0;
+
+		if (unw_get_reg(&c, UNW_REG_IP, &ip) || !ip)
+			break;
+		unw_get_reg(&c, UNW_REG_SP, &sp);
+		sps[*n] = sp;
+		ips[(*n)++] = ip;
+		if (unw_step(&c) <= 0)
+			break;
+	}
+	cur = NULL;
+	return ret < 0 && !*n ? ret : 0;
+}
