@@ -23,7 +23,7 @@ SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recove
 # Debian packages the build and the tests need.
 DEPS_PKGS := gcc make libc6-dev pkg-config libelf-dev libdw-dev libunwind-dev \
 	libzstd-dev check binutils python3 python3-jsonschema golang-go \
-	chromium util-linux bsdutils libncurses-dev tmux
+	chromium util-linux bsdutils libncurses-dev tmux gdb
 
 B := build
 CORE_SRC := $(wildcard src/*.c) $(wildcard src/commands/*.c) \

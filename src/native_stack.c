@@ -13,7 +13,8 @@
 #define TSTATE_BUF 4096
 
 static int read_python(struct py_proc *pp, uint64_t tstate,
-		       struct py_frame *py, size_t pycap, size_t *npy)
+		       struct py_frame_chunks *fc, struct py_frame *py,
+		       size_t pycap, size_t *npy)
 {
 	unsigned char buf[TSTATE_BUF];
 	size_t len = (size_t)pp->layout.v[LF_tstate___size__];
@@ -25,14 +26,16 @@ static int read_python(struct py_proc *pp, uint64_t tstate,
 	ret = py_proc__read(pp, tstate, buf, len);
 	if (ret)
 		return ret;
+	if (fc)
+		return py_frame__walk_chunked(pp, buf, len, fc, py, pycap, npy);
 	return py_frame__walk(pp, tstate, buf, len, py, pycap, npy);
 }
 
 int native_stack__capture(struct py_proc *pp, struct native_unwinder *u,
 			  int tid, uint64_t tstate, uint64_t *ips,
 			  uint64_t *sps, size_t ipcap, size_t *nips,
-			  struct py_frame *py, size_t pycap, size_t *npy,
-			  int *py_err)
+			  struct py_frame_chunks *fc, struct py_frame *py,
+			  size_t pycap, size_t *npy, int *py_err)
 {
 	int ret;
 
@@ -42,11 +45,11 @@ int native_stack__capture(struct py_proc *pp, struct native_unwinder *u,
 		/* Not stopped: the Python frames alone, read as usual. */
 		if (ret != -ESRCH)
 			proc_stop__resume(tid);
-		*py_err = read_python(pp, tstate, py, pycap, npy);
+		*py_err = read_python(pp, tstate, fc, py, pycap, npy);
 		return ret;
 	}
 	ret = native_unwind__thread(u, tid, ips, sps, ipcap, nips);
-	*py_err = read_python(pp, tstate, py, pycap, npy);
+	*py_err = read_python(pp, tstate, fc, py, pycap, npy);
 	proc_stop__resume(tid);
 	if (ret && !*nips)
 		return ret == -ESRCH ? ret : PE_NATIVE_UNWIND;

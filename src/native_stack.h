@@ -44,12 +44,14 @@ struct native_merge_stats {
  * -ESRCH when the thread is gone; or another error when it could not be
  * stopped or unwound (then *npy Python frames were still read, without a
  * stop, when possible).  *py_err gets the Python walk's own result.
+ * @fc (may be NULL): chunk buffers for py_frame__walk_chunked, kept by
+ * a sampler from one sample to the next.
  */
 int native_stack__capture(struct py_proc *pp, struct native_unwinder *u,
 			  int tid, uint64_t tstate, uint64_t *ips,
 			  uint64_t *sps, size_t ipcap, size_t *nips,
-			  struct py_frame *py, size_t pycap, size_t *npy,
-			  int *py_err);
+			  struct py_frame_chunks *fc, struct py_frame *py,
+			  size_t pycap, size_t *npy, int *py_err);
 
 /*
  * Merge @ips (innermost first, with their stack pointers @sps) with @py

@@ -30,7 +30,13 @@ struct native_sym {
 	char *exe_path;
 	const char *launcher_base;  /* the exe's basename when python*, or NULL */
 	uint64_t reported_at;
+	bool no_lines;
 };
+
+void native_sym__set_lines(struct native_sym *s, bool on)
+{
+	s->no_lines = !on;
+}
 
 static uint64_t now_ns(void)
 {
@@ -191,7 +197,7 @@ static void resolve(struct native_sym *s, uint64_t addr,
 			    (fn[sizeof(EVAL_FN) - 1] == '\0' ||
 			     fn[sizeof(EVAL_FN) - 1] == '.');
 	}
-	ln = dwfl_module_getsrc(mod, addr);
+	ln = s->no_lines ? NULL : dwfl_module_getsrc(mod, addr);
 	if (ln && (src = dwfl_lineinfo(ln, NULL, &line, NULL, NULL, NULL))) {
 		const char *slash = strrchr(src, '/');
 

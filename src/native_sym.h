@@ -38,6 +38,13 @@ struct native_sym *native_sym__new(int pid, const char *interp_path,
 void native_sym__free(struct native_sym *s);
 
 /*
+ * Whether to look up source files and lines (DWARF; on by default).
+ * Loading a large module's line tables takes a while, so the samplers,
+ * which show function and module only, turn it off.
+ */
+void native_sym__set_lines(struct native_sym *s, bool on);
+
+/*
  * What is at @ip.  A return address (@call_site) is looked up at ip - 1,
  * the call instruction.  The result is borrowed (valid for the life of
  * @s).  Never fails: an unknown address has function NULL.

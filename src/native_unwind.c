@@ -11,12 +11,36 @@
 #include <sys/uio.h>
 #include <sys/user.h>
 
+#include <elf.h>
+#include <time.h>
+
 #include <libunwind-ptrace.h>
+
+#include "proc_maps.h"
+
+/* Exported by libunwind (x86_64) but not declared in its headers: the
+ * binary search of an .eh_frame_hdr table, here one in the target. */
+extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as,
+					      unw_word_t ip,
+					      unw_dyn_info_t *di,
+					      unw_proc_info_t *pi,
+					      int need_unwind_info, void *arg);
 
 #define PAGE 4096ULL
 #define RO_SLOTS 1024   /* read-only pages kept across unwinds */
 #define RW_SLOTS 64     /* stack and data pages, one unwind */
 #define MAX_UPT 256
+#define MAX_MODULES 512
+#define MAPS_CHECK_NS 1000000000ULL  /* look for new mappings every second */
+#define DW_EH_PE_udata4 0x03
+#define DW_EH_PE_datarel_sdata4 0x3b
+
+/* One mapped ELF file's unwind table, found in the target's memory. */
+struct module {
+	uint64_t lo, hi;          /* the file's mappings */
+	bool ok;                  /* has an .eh_frame_hdr we can search */
+	unw_dyn_info_t di;
+};
 
 struct page {
 	uint64_t addr;     /* page address; 0 = empty */
@@ -41,6 +65,10 @@ struct native_unwinder {
 	uint64_t *ro_start, *ro_end;
 	size_t nro;
 	bool maps_loaded;
+	struct proc_maps maps;
+	uint64_t maps_hash, maps_checked;
+	struct module mods[MAX_MODULES];
+	size_t nmods;
 };
 
 /*
@@ -50,24 +78,39 @@ struct native_unwinder {
  */
 static struct native_unwinder *cur;
 
+static uint64_t hash_maps(int pid)
+{
+	char path[64], buf[4096];
+	uint64_t h = 1469598103934665603ULL;
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while ((n = (ssize_t)fread(buf, 1, sizeof(buf), f)) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			h = (h ^ (unsigned char)buf[i]) * 1099511628211ULL;
+	fclose(f);
+	return h;
+}
+
+/* The mappings, and which of them are read-only (cached across unwinds). */
 static void load_ro_ranges(struct native_unwinder *u)
 {
-	char path[64], line[512];
-	FILE *f;
 	size_t cap = 0;
 
 	u->nro = 0;
+	u->nmods = 0;
 	u->maps_loaded = true;
-	snprintf(path, sizeof(path), "/proc/%d/maps", u->pid);
-	f = fopen(path, "r");
-	if (!f)
+	proc_maps__release(&u->maps);
+	if (proc_maps__load(&u->maps, u->pid))
 		return;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long s, e;
-		char perms[5];
+	for (size_t i = 0; i < u->maps.n; i++) {
+		const struct proc_map *m = &u->maps.v[i];
 
-		if (sscanf(line, "%llx-%llx %4s", &s, &e, perms) != 3 ||
-		    perms[1] == 'w' || perms[0] != 'r')
+		if (m->perms[1] == 'w' || m->perms[0] != 'r')
 			continue;
 		if (u->nro == cap) {
 			size_t nc = cap ? 2 * cap : 64;
@@ -83,11 +126,10 @@ static void load_ro_ranges(struct native_unwinder *u)
 			u->ro_end = b;
 			cap = nc;
 		}
-		u->ro_start[u->nro] = s;
-		u->ro_end[u->nro] = e;
+		u->ro_start[u->nro] = m->start;
+		u->ro_end[u->nro] = m->end;
 		u->nro++;
 	}
-	fclose(f);
 }
 
 /* Whether @addr is in a read-only mapping (maps are sorted). */
@@ -144,6 +186,117 @@ static int cached_word(struct native_unwinder *u, uint64_t addr,
 	return 0;
 }
 
+static int read_remote(struct native_unwinder *u, uint64_t addr, void *buf,
+		       size_t len)
+{
+	struct iovec local = { buf, len };
+	struct iovec remote = { (void *)(uintptr_t)addr, len };
+
+	return process_vm_readv(u->pid, &local, 1, &remote, 1, 0) ==
+	       (ssize_t)len ? 0 : -1;
+}
+
+/*
+ * The unwind table of the ELF file mapped at @m, from the target's own
+ * memory: its ELF and program headers (mapped with the first segment),
+ * then PT_GNU_EH_FRAME.  No file is opened, so deleted or replaced files
+ * and other mount namespaces need nothing special.
+ */
+static void load_module(struct native_unwinder *u, const struct proc_map *m,
+			struct module *mod)
+{
+	uint64_t base = 0, bias, hdr = 0, first_load = UINT64_MAX;
+	unsigned char eh[12];
+	Elf64_Ehdr eh64;
+	Elf64_Phdr ph[64];
+	uint32_t count;
+
+	memset(mod, 0, sizeof(*mod));
+	mod->lo = UINT64_MAX;
+	for (size_t i = 0; i < u->maps.n; i++) {
+		const struct proc_map *o = &u->maps.v[i];
+
+		if (strcmp(o->path, m->path) || o->inode != m->inode)
+			continue;
+		if (o->start < mod->lo)
+			mod->lo = o->start;
+		if (o->end > mod->hi)
+			mod->hi = o->end;
+		if (o->offset == 0 && !base)
+			base = o->start;
+	}
+	if (!base || read_remote(u, base, &eh64, sizeof(eh64)) ||
+	    memcmp(eh64.e_ident, ELFMAG, SELFMAG) ||
+	    eh64.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh64.e_phentsize != sizeof(Elf64_Phdr) || !eh64.e_phnum ||
+	    eh64.e_phnum > 64 ||
+	    read_remote(u, base + eh64.e_phoff, ph, eh64.e_phnum * sizeof(*ph)))
+		return;
+	for (size_t i = 0; i < eh64.e_phnum; i++) {
+		if (ph[i].p_type == PT_LOAD && first_load == UINT64_MAX)
+			first_load = ph[i].p_vaddr & ~(ph[i].p_align ? ph[i].p_align - 1 : 0);
+		if (ph[i].p_type == PT_GNU_EH_FRAME)
+			hdr = ph[i].p_vaddr;
+	}
+	if (!hdr || first_load == UINT64_MAX)
+		return;
+	bias = eh64.e_type == ET_DYN ? base - first_load : 0;
+	hdr += bias;
+	/* version 1, then the encodings of eh_frame_ptr, fde_count and the
+	 * table: the table must be datarel sdata4 pairs to be searched. */
+	if (read_remote(u, hdr, eh, sizeof(eh)) || eh[0] != 1 ||
+	    eh[2] != DW_EH_PE_udata4 || eh[3] != DW_EH_PE_datarel_sdata4)
+		return;
+	memcpy(&count, eh + 8, 4);
+	mod->di.start_ip = mod->lo;
+	mod->di.end_ip = mod->hi;
+	mod->di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+	mod->di.u.rti.segbase = hdr;
+	mod->di.u.rti.table_len = count;  /* in words: 8-byte entries */
+	mod->di.u.rti.table_data = hdr + 12;
+	mod->ok = count > 0;
+}
+
+static uint64_t now_ns(void);
+static void maps_check(struct native_unwinder *u);
+
+static struct module *module_of(struct native_unwinder *u, uint64_t ip)
+{
+	const struct proc_map *m;
+
+	if (!u->maps_loaded)
+		load_ro_ranges(u);
+	for (size_t i = 0; i < u->nmods; i++)
+		if (ip >= u->mods[i].lo && ip < u->mods[i].hi)
+			return &u->mods[i];
+	m = proc_maps__find(&u->maps, ip);
+	if (!m && now_ns() - u->maps_checked > MAPS_CHECK_NS / 10) {
+		/* Mapped since the last look (dlopen): look again. */
+		u->maps_checked = 0;
+		maps_check(u);
+		if (!u->maps_loaded)
+			load_ro_ranges(u);
+		m = proc_maps__find(&u->maps, ip);
+	}
+	if (!m || m->path[0] != '/' || u->nmods == MAX_MODULES)
+		return NULL;
+	load_module(u, m, &u->mods[u->nmods]);
+	if (u->mods[u->nmods].hi <= u->mods[u->nmods].lo)
+		return NULL;
+	return &u->mods[u->nmods++];
+}
+
+static int find_proc_info(unw_addr_space_t as, unw_word_t ip,
+			  unw_proc_info_t *pi, int need_unwind_info, void *arg)
+{
+	struct module *mod = cur ? module_of(cur, ip) : NULL;
+
+	if (!mod || !mod->ok)
+		return -UNW_ENOINFO;
+	return _Ux86_64_dwarf_search_unwind_table(as, ip, &mod->di, pi,
+						  need_unwind_info, arg);
+}
+
 static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val,
 		      int write, void *arg)
 {
@@ -194,6 +347,7 @@ struct native_unwinder *native_unwind__new(int pid)
 	u->ro = calloc(RO_SLOTS, sizeof(*u->ro));
 	u->rw = calloc(RW_SLOTS, sizeof(*u->rw));
 	u->acc = _UPT_accessors;
+	u->acc.find_proc_info = find_proc_info;
 	u->acc.access_mem = access_mem;
 	u->acc.access_reg = access_reg;
 	u->acc.get_proc_name = NULL;
@@ -218,6 +372,7 @@ void native_unwind__free(struct native_unwinder *u)
 	free(u->rw);
 	free(u->ro_start);
 	free(u->ro_end);
+	proc_maps__release(&u->maps);
 	free(u);
 }
 
@@ -248,7 +403,33 @@ void native_unwind__forget(struct native_unwinder *u, const int *tids,
 	}
 }
 
-/* The UPT_info of @tid, kept so that its ELF image cache survives. */
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Once a second: when the mappings changed (dlopen, dlclose), forget the
+ * unwind tables and cached pages of the old ones. */
+static void maps_check(struct native_unwinder *u)
+{
+	uint64_t now = now_ns(), h;
+
+	if (u->maps_checked && now - u->maps_checked < MAPS_CHECK_NS)
+		return;
+	u->maps_checked = now;
+	h = hash_maps(u->pid);
+	if (h == u->maps_hash)
+		return;
+	u->maps_hash = h;
+	unw_flush_cache(u->as, 0, 0);
+	memset(u->ro, 0, RO_SLOTS * sizeof(*u->ro));
+	u->maps_loaded = false;
+}
+
+/* The UPT_info of @tid (for the registers libunwind asks it for). */
 static void *upt_of(struct native_unwinder *u, int tid)
 {
 	void *upt;
@@ -288,6 +469,7 @@ int native_unwind__thread(struct native_unwinder *u, int tid, uint64_t *ips,
 			u->rw[i].addr = 0;
 		u->rw_gen++;
 	}
+	maps_check(u);
 	cur = u;
 	ret = unw_init_remote(&c, u->as, upt);
 	while (!ret && *n < cap) {

@@ -159,7 +159,8 @@ void profile__sanitize_label(char *s)
 	}
 }
 
-static char *make_label(const char *function, const char *file, int line)
+static char *make_label(const char *function, const char *file, int line,
+			enum prof_class cls)
 {
 	size_t need = strlen(function) + strlen(file) + 32;
 	char *s = malloc(need + 2);
@@ -167,7 +168,12 @@ static char *make_label(const char *function, const char *file, int line)
 
 	if (!s)
 		return NULL;
-	if (*file && line > 0)
+	if (cls == PROF_NATIVE)
+		/* Native frames: "function [module]", told apart by the
+		 * brackets (Python frames use parentheses). */
+		snprintf(s, need, "%s [%s]", *function ? function : "?",
+			 *file ? file : "?");
+	else if (*file && line > 0)
 		snprintf(s, need, "%s (%s:%d)", function, file, line);
 	else if (*file)
 		snprintf(s, need, "%s (%s)", function, file);
@@ -213,7 +219,7 @@ uint32_t profile__frame_id(struct profile *p, const char *function,
 	r->hash = h;
 	r->f.function = strdup(function);
 	r->f.file = strdup(file);
-	r->f.label = make_label(function, file, line);
+	r->f.label = make_label(function, file, line, cls);
 	r->f.line = line;
 	r->f.cls = cls;
 	if (!r->f.function || !r->f.file || !r->f.label) {

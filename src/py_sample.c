@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "native_stack.h"
 #include "proc_replay.h"
 #include "proc_stop.h"
 #include "proc_task.h"
@@ -61,8 +62,15 @@ struct py_sampler {
 	uint64_t interps_at;
 	uint64_t gil_interp, gil_addr;   /* cached GIL struct of one interp */
 	bool gil_checked, gil_enabled;
+	struct native_unwinder *native;
+	uint64_t ips[NATIVE_MAX_DEPTH], sps[NATIVE_MAX_DEPTH];
 	struct py_sample_stats st;
 };
+
+void py_sampler__set_native(struct py_sampler *s, struct native_unwinder *u)
+{
+	s->native = u;
+}
 
 void py_sampler__set_blocking(struct py_sampler *s, bool on)
 {
@@ -320,6 +328,42 @@ static int walk_stopped(struct py_sampler *s, uint64_t ts, size_t len,
 	return ret == -ESRCH ? ret : ret ? PE_TORN : 0;
 }
 
+/*
+ * Native mode: the thread's native stack and Python frames from one stop
+ * (native_stack__capture).  A thread that cannot be stopped or unwound
+ * keeps its Python frames, with native_err set.
+ */
+static int walk_native(struct py_sampler *s, uint64_t ts,
+		       struct py_sample_thread *out)
+{
+	int py_err = 0, ret;
+	size_t ncodes;
+
+	ret = native_stack__capture(s->pp, s->native, out->native_id, ts,
+				    s->ips, s->sps, NATIVE_MAX_DEPTH,
+				    &out->nnative, &s->fc, s->frames,
+				    PY_FRAME_MAX_DEPTH, &out->nframes, &py_err);
+	out->frames = s->frames;
+	out->native_ips = s->ips;
+	out->native_sps = s->sps;
+	out->native_err = ret;
+	out->err = py_err == -ESRCH ? PE_TORN : py_err;
+	if (ret) {
+		out->nnative = 0;
+		s->st.native_failures++;
+	}
+	if (!out->err) {
+		ncodes = distinct_codes(s, out->nframes);
+		if (ncodes && py_code__validate(s->pp, s->codes, ncodes) > 0) {
+			s->st.stale_codes++;
+			out->err = PE_TORN;
+		}
+	}
+	if (out->err)
+		s->st.torn++;
+	return 0;
+}
+
 static int skip_thread(struct py_sampler *s, struct py_sample_thread *out,
 		       py_sample_fn fn, void *ctx)
 {
@@ -356,7 +400,9 @@ static int sample_thread(struct py_sampler *s, uint64_t ts, size_t len,
 	out.active = out.gil || out.os_state == 'R';
 	if (s->skip == PY_SKIP_IDLE && !out.active)
 		return skip_thread(s, &out, fn, ctx);
-	if (s->blocking && out.native_id)
+	if (s->native)
+		ret = walk_native(s, ts, &out);
+	else if (s->blocking && out.native_id)
 		ret = walk_stopped(s, ts, len, &out);
 	else
 		ret = walk_with_retry(s, ts, len, &out);
@@ -443,10 +489,11 @@ static int load_interps(struct py_sampler *s)
 	return ret;
 }
 
-/* Start a replay round, unless blocking (reads must follow each stop). */
+/* Start a replay round, unless blocking or native (reads must follow
+ * each stop). */
 static int replay_begin(struct py_sampler *s)
 {
-	if (s->blocking)
+	if (s->blocking || s->native)
 		return 0;
 	s->pp->mem.replay = s->rp;
 	return proc_replay__begin(s->rp, s->pp->pid);

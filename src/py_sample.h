@@ -30,6 +30,12 @@ struct py_sample_thread {
 	size_t nframes;
 	int err;                 /* PE_TORN etc.: frames are not usable */
 	bool skipped;            /* not walked: filtered (py_sampler__set_skip) */
+	/* Native mode (py_sampler__set_native): the thread's native stack,
+	 * taken in the same stop as its Python frames. */
+	const uint64_t *native_ips;  /* return addresses, innermost first */
+	const uint64_t *native_sps;  /* and the stack pointers */
+	size_t nnative;
+	int native_err;          /* why there is no native stack, or 0 */
 };
 
 struct py_sample_stats {
@@ -43,6 +49,7 @@ struct py_sample_stats {
 	uint64_t skipped;        /* threads not walked: filtered out */
 	uint64_t replay_hits;    /* reads served from the round's fetch */
 	uint64_t replay_misses;  /* reads that went to the target */
+	uint64_t native_failures;  /* threads not stopped or not unwound */
 };
 
 struct py_sampler;
@@ -68,6 +75,14 @@ const struct py_sample_stats *py_sampler__stats(const struct py_sampler *s);
  * known are read without stopping.
  */
 void py_sampler__set_blocking(struct py_sampler *s, bool on);
+
+/*
+ * Native mode: every walked thread is stopped alone for the instant of
+ * its native unwind (with @u) and Python walk, then released; the
+ * callback gets both stacks.  NULL turns it off.  Borrowed.
+ */
+struct native_unwinder;
+void py_sampler__set_native(struct py_sampler *s, struct native_unwinder *u);
 
 /*
  * Which threads to walk.  A filtered thread is still passed to the

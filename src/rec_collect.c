@@ -10,10 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "native_stack.h"
 #include "py_code.h"
 #include "py_thread.h"
 
-#define MAX_STACK (PY_FRAME_MAX_DEPTH + 4)
+#define MAX_STACK (PY_FRAME_MAX_DEPTH + NATIVE_MAX_DEPTH + 4)
 
 struct frame_key {
 	const struct py_code *code;
@@ -27,6 +28,7 @@ struct rec_collect {
 	struct frame_key *slots;
 	size_t cap, n;
 	uint32_t ids[MAX_STACK];
+	struct native_entry *ent;   /* --native: the merged stack */
 	struct rec_collect_stats st;
 	uint32_t last_stack;
 };
@@ -42,7 +44,11 @@ struct rec_collect *rec_collect__new(struct profile *prof,
 	c->o = *o;
 	c->cap = 4096;
 	c->slots = calloc(c->cap, sizeof(*c->slots));
-	if (!c->slots) {
+	if (o->native_sym)
+		c->ent = calloc(MAX_STACK, sizeof(*c->ent));
+	if (!c->slots || (o->native_sym && !c->ent)) {
+		free(c->slots);
+		free(c->ent);
 		free(c);
 		return NULL;
 	}
@@ -54,6 +60,7 @@ void rec_collect__free(struct rec_collect *c)
 	if (!c)
 		return;
 	free(c->slots);
+	free(c->ent);
 	free(c);
 }
 
@@ -187,6 +194,59 @@ static bool keep(struct rec_collect *c, const struct py_sample_thread *t)
 	return true;
 }
 
+/* A native frame: "function [module]" (or the address in the module). */
+static uint32_t native_frame_id(struct rec_collect *c,
+				const struct native_entry *e)
+{
+	const struct native_sym_info *si = e->sym;
+	char addr[32];
+
+	if (si->function)
+		return profile__frame_id(c->prof, si->function,
+					 si->module ? si->module : "?", 0,
+					 PROF_NATIVE);
+	snprintf(addr, sizeof(addr), "0x%llx",
+		 (unsigned long long)(si->module ? si->module_offset : e->ip));
+	return profile__frame_id(c->prof, addr, si->module ? si->module : "?",
+				 0, PROF_NATIVE);
+}
+
+/*
+ * --native: the merged stack after the root frames at ids[0..n); the
+ * Python frames alone when there is no native stack or it does not
+ * match.  Returns the new length.
+ */
+static size_t native_frames(struct rec_collect *c,
+			    const struct py_sample_thread *t, size_t n)
+{
+	size_t ne = 0;
+	int ret;
+
+	if (t->native_err || !t->nnative) {
+		c->st.native_missing++;
+		for (size_t i = 0; i < t->nframes; i++)
+			c->ent[ne++] = (struct native_entry){ &t->frames[i], NULL, 0 };
+	} else {
+		ret = native_stack__merge(c->o.native_sym, t->native_ips,
+					  t->native_sps, t->nnative, t->frames,
+					  t->nframes, c->o.native_all, c->ent,
+					  MAX_STACK, &ne);
+		if (ret)
+			c->st.native_failed++;
+		else
+			c->st.native_merged++;
+	}
+	for (size_t i = ne; i-- > 0 && n < MAX_STACK;) {
+		uint32_t id = c->ent[i].py ? frame_id(c, c->ent[i].py)
+					   : native_frame_id(c, &c->ent[i]);
+
+		if (id == UINT32_MAX)
+			break;
+		c->ids[n++] = id;
+	}
+	return n;
+}
+
 int rec_collect__thread(void *ctx, const struct py_sample_thread *t)
 {
 	struct rec_collect *c = ctx;
@@ -198,13 +258,16 @@ int rec_collect__thread(void *ctx, const struct py_sample_thread *t)
 		return 0;
 	n = root_frames(c, t);
 	/* Frames arrive innermost first; stacks are stored root first. */
-	for (size_t i = t->nframes; i-- > 0 && n < MAX_STACK;) {
+	for (size_t i = c->o.native_sym ? 0 : t->nframes; i-- > 0 &&
+	     n < MAX_STACK;) {
 		uint32_t id = frame_id(c, &t->frames[i]);
 
 		if (id == UINT32_MAX)
 			return -1;
 		c->ids[n++] = id;
 	}
+	if (c->o.native_sym)
+		n = native_frames(c, t, n);
 	stack = profile__stack_id(c->prof, c->ids, n);
 	if (stack == UINT32_MAX)
 		return -1;

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "native_sym.h"
 #include "profile.h"
 #include "py_sample.h"
 #include "py_sys.h"
@@ -22,6 +23,9 @@ struct rec_collect_opts {
 	bool nolineno;        /* no line numbers at all */
 	bool full_filenames;  /* do not shorten file names */
 	const char *process_frame;  /* a root frame above threads, or NULL */
+	/* --native: merge each sample's native stack (borrowed symbols) */
+	struct native_sym *native_sym;
+	bool native_all;      /* keep the interpreter's own native frames */
 };
 
 struct rec_collect_stats {
@@ -30,6 +34,11 @@ struct rec_collect_stats {
 	uint64_t not_gil;     /* dropped: not holding the GIL (--gil) */
 	uint64_t torn;        /* dropped: torn or unreadable stack */
 	uint64_t empty;       /* dropped: no Python frame */
+	uint64_t native_merged;    /* --native: stacks merged */
+	uint64_t native_failed;    /* … kept with Python frames only: the
+				    * stacks did not match */
+	uint64_t native_missing;   /* … no native stack (not stopped or not
+				    * unwound) */
 };
 
 struct rec_collect;

@@ -172,6 +172,7 @@ int recorder__run(struct py_proc *pp, pid_t child, struct profile *prof,
 	r.smp = py_sampler__new(pp);
 	if (r.smp) {
 		py_sampler__set_blocking(r.smp, o->blocking);
+		py_sampler__set_native(r.smp, o->native);
 		py_sampler__set_skip(r.smp, o->raw ? PY_SKIP_NONE
 					    : rec_collect__skip(&o->collect));
 	}

@@ -19,11 +19,14 @@
 #include "rec_collect.h"
 #include "rec_write.h"
 
+struct native_unwinder;
+
 struct recorder_opts {
 	double rate;          /* Hz */
 	double duration;      /* seconds; 0 = until stopped */
 	bool subprocesses;    /* follow child Python processes */
 	bool blocking;        /* stop each thread for the instant of its read */
+	struct native_unwinder *native;  /* --native (borrowed), or NULL */
 	struct rec_collect_opts collect;
 	struct rec_write *raw;  /* borrowed: also stream every thread of every
 				 * sample there (no thread is skipped) */

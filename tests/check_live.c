@@ -3,7 +3,8 @@
  * The live views, top, threads and gil: the table model on hand-made
  * profiles, then each command against live_fixture.py under every test
  * interpreter (checked by tests/integration/check_{top,threads,gil}.py,
- * top driven in tmux), and bad input for all three.
+ * top driven in tmux), and bad input for all three.  Also --native for
+ * dump, record and top against native_fixture.py (check_native.py).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -129,7 +130,8 @@ static void script(const char *name, const struct tu_interp *in)
 	snprintf(cmd, sizeof(cmd),
 		 "/usr/bin/python3 tests/integration/check_%s.py '%s' '%s' %s",
 		 name, tu_peeka(), in->launcher,
-		 strcmp(name, "threads") ? "" : in->minor);
+		 !strcmp(name, "threads") ? in->minor
+		 : !strcmp(name, "native") ? in->kind : "");
 	free(tu_run_expect(cmd, 0));
 	tu_record_exercised(in);
 }
@@ -149,6 +151,13 @@ END_TEST
 START_TEST(test_top)
 {
 	script("top", tu_interp_at(_i));
+}
+END_TEST
+
+/* --native for dump, record and top (check_native.py, gdb included). */
+START_TEST(test_native)
+{
+	script("native", tu_interp_at(_i));
 }
 END_TEST
 
@@ -245,6 +254,7 @@ Suite *live_suite(void)
 	tcase_add_loop_test(tc, test_threads, 0, n);
 	tcase_add_loop_test(tc, test_gil, 0, n);
 	tcase_add_loop_test(tc, test_top, 0, n);
+	tcase_add_loop_test(tc, test_native, 0, n);
 	tcase_add_loop_test(tc, test_bad_targets, 0,
 			    (int)(sizeof(views) / sizeof(views[0])));
 	tcase_add_loop_test(tc, test_usage, 0,

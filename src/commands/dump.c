@@ -123,7 +123,7 @@ static struct dump_frames thread_frames(struct py_proc *pp,
 	}
 	dn->threads++;
 	ret = native_stack__capture(pp, dn->u, t->native_id, t->tstate, dn->ips,
-				    dn->sps, NATIVE_MAX_DEPTH, &nips, dn->py,
+				    dn->sps, NATIVE_MAX_DEPTH, &nips, NULL, dn->py,
 				    PY_FRAME_MAX_DEPTH, &npy, &py_err);
 	if (ret) {
 		/* No native stack: the snapshot's Python frames. */

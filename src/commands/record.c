@@ -18,6 +18,8 @@
 #include "../diag.h"
 #include "../errors.h"
 #include "../launch.h"
+#include "../native_sym.h"
+#include "../native_unwind.h"
 #include "../log.h"
 #include "../opts.h"
 #include "../out_svg.h"
@@ -168,6 +170,17 @@ static int summarize(const struct recorder_progress *p,
 		fprintf(stderr, ", %llu idle and %llu non-GIL thread samples dropped%s%s\n",
 			(unsigned long long)cs->idle, (unsigned long long)cs->not_gil,
 			wrote ? "; wrote " : "", wrote ? o->output : "");
+	if (o->native) {
+		uint64_t all = cs->native_merged + cs->native_failed +
+			       cs->native_missing;
+
+		fprintf(stderr,
+			"peeka: native: %llu thread samples merged, %llu not matched (%.1f%%), %llu without a native stack\n",
+			(unsigned long long)cs->native_merged,
+			(unsigned long long)cs->native_failed,
+			all ? 100.0 * (double)cs->native_failed / (double)all : 0.0,
+			(unsigned long long)cs->native_missing);
+	}
 	log_info("sample cost: mean %.1f us, worst %.1f us", p->mean_us,
 		 p->max_us);
 	return 0;
@@ -254,7 +267,10 @@ static int record(struct record_opts *o, struct py_proc *pp, pid_t child,
 		  int *child_status)
 {
 	struct recorder_opts ro = { o->rate, o->duration, o->subprocesses,
-				    o->blocking, o->collect, NULL, NULL, NULL };
+				    o->blocking, NULL, o->collect, NULL, NULL,
+				    NULL };
+	struct native_unwinder *nu = NULL;
+	struct native_sym *ns = NULL;
 	struct render_timeline tl;
 	char cmdline[1024];
 	struct render_timeline_opts to = { pp->pid, cmdline, o->rate, NULL,
@@ -268,6 +284,23 @@ static int record(struct record_opts *o, struct py_proc *pp, pid_t child,
 	bool timeline = render_is_timeline(o->format);
 	int ret;
 
+	if (o->native) {
+		nu = native_unwind__new(pp->pid);
+		ns = native_sym__new(pp->pid, pp->rt.map_path, pp->rt.exe_path);
+		if (!nu || !ns) {
+			native_unwind__free(nu);
+			native_sym__free(ns);
+			profile__free(prof);
+			if (f)
+				fclose(f);
+			return error("out of memory"), CMD_FAILED;
+		}
+		/* Flame graphs name native frames by function and module: no
+		 * line tables to load. */
+		native_sym__set_lines(ns, false);
+		ro.native = nu;
+		ro.collect.native_sym = ns;
+	}
 	command_line(pp, o, cmdline, sizeof(cmdline));
 	to.sp = &sp;
 	to.start_unix_ns = unix_now_ns();
@@ -323,6 +356,8 @@ static int record(struct record_opts *o, struct py_proc *pp, pid_t child,
 	rec_write__free(ro.raw);
 	py_sys_path__release(&sp);
 	rec_collect__free(coll);
+	native_unwind__free(nu);
+	native_sym__free(ns);
 	profile__free(out);
 	profile__free(prof);
 	return ret ? CMD_FAILED : CMD_OK;

@@ -15,7 +15,8 @@ static const struct opt_usage record_usage = {
 	"(--pid PID | -- CMD [ARGS...]) [-o FILE]\n"
 	"       [--format flamegraph|collapsed|raw|speedscope|chrometrace|pprof]\n"
 	"       [--rate HZ] [--duration SECONDS] [--threads] [--idle] [--gil]\n"
-	"       [--nolineno] [--full-filenames] [--function]",
+	"       [--nolineno] [--full-filenames] [--function]\n"
+	"       [--native [--native-all]]",
 	"Sample the Python stacks of a running process, or of a program peeka\n"
 	"starts, at a fixed rate, and write an interactive flame graph (SVG) or\n"
 	"collapsed stacks (one 'root;...;leaf count' line per distinct stack,\n"
@@ -43,7 +44,19 @@ static const struct opt_usage record_usage = {
 	"\n"
 	"Frames read 'function (file:line)'.  File names are shown relative\n"
 	"to the sys.path entry that holds them (json/decoder.py); samples of\n"
-	"idle threads (not running and not holding the GIL) are dropped.",
+	"idle threads (not running and not holding the GIL) are dropped.\n"
+	"\n"
+	"--native adds native (C) frames, read 'function [module]': each\n"
+	"sampled thread is stopped alone for the instant of its unwind\n"
+	"(PTRACE_SEIZE + PTRACE_INTERRUPT, then released), its native stack\n"
+	"unwound with libunwind and merged with its Python frames: each frame\n"
+	"of the evaluator is replaced by the Python frames it runs, C\n"
+	"extension and libc frames stay in place, and the interpreter's other\n"
+	"frames are left out unless --native-all.  A sample whose stacks do\n"
+	"not match keeps its Python frames and is counted in the summary.\n"
+	"Idle threads are not stopped unless --idle.  --native writes flame\n"
+	"graphs, collapsed stacks, speedscope, Chrome traces and pprof, not\n"
+	"yet .peeka recordings, and does not follow --subprocesses.",
 	"examples:\n"
 	"  peeka record --pid 1234 --duration 30\n"
 	"  peeka record -o profile.txt --rate 250 -- python app.py --port 8000\n"
@@ -187,6 +200,17 @@ static int check(struct record_opts *o, const char *rate, const char *dur,
 		return opts_usage_error(&record_usage,
 					"--function and --nolineno exclude each other"),
 		       CMD_USAGE;
+	if (o->native_all)
+		o->native = true;
+	o->collect.native_all = o->native_all;
+	if (o->native && o->format == REC_FORMAT_RAW)
+		return opts_usage_error(&record_usage,
+					"--native cannot be written to a .peeka recording yet; use a flame graph, collapsed, speedscope, chrometrace or pprof output"),
+		       CMD_USAGE;
+	if (o->native && o->subprocesses)
+		return opts_usage_error(&record_usage,
+					"--native does not follow --subprocesses yet"),
+		       CMD_USAGE;
 	return CMD_OK;
 }
 
@@ -207,6 +231,8 @@ int record_opts__parse(struct record_opts *o, int argc, char **argv)
 		{ "full-filenames", 0, OPT_FLAG, NULL, "show full file paths", &o->collect.full_filenames },
 		{ "subprocesses", 's', OPT_FLAG, NULL, "also sample child Python processes, under a root frame process <pid> \"<cmdline>\"", &o->subprocesses },
 		{ "blocking", 0, OPT_FLAG, NULL, "stop each Python thread for the instant of its read (ptrace)", &o->blocking },
+		{ "native", 'n', OPT_FLAG, NULL, "add native (C) frames; stops each sampled thread for an instant", &o->native },
+		{ "native-all", 0, OPT_FLAG, NULL, "with --native: keep the interpreter's own frames too", &o->native_all },
 		{ "python-version", 0, OPT_PYVERSION, "X.Y", "use this CPython version's layout instead of detecting it", o->version },
 		{ 0 },
 	};

@@ -30,7 +30,7 @@ struct record_opts {
 	enum rec_format format;
 	double rate;
 	double duration;
-	bool idle, gil, help, subprocesses, blocking;
+	bool idle, gil, help, subprocesses, blocking, native, native_all;
 	unsigned version[2];
 	struct rec_collect_opts collect;
 };

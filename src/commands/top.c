@@ -24,7 +24,7 @@
 static const struct opt_usage top_usage = {
 	"top",
 	"--pid PID [--rate HZ] [--delay SECONDS] [--idle] [--gil] [--threads]\n"
-	"       [--nolineno] [--once]",
+	"       [--nolineno] [--once] [--native [--native-all]]",
 	"Show, live, which Python functions of a running process use the most\n"
 	"time, like top(1) shows processes.  Stacks are sampled (100 times a\n"
 	"second by default) by reading the target's memory; nothing is injected\n"
@@ -58,7 +58,12 @@ static const struct opt_usage top_usage = {
 	"snapshots are printed instead (one after each --delay; with --once a\n"
 	"single one after sampling for --delay), each a header, a blank line,\n"
 	"the column titles and at most 40 rows, then a blank line.  When the\n"
-	"target exits, the last table stays on the screen with a note.",
+	"target exits, the last table stays on the screen with a note.\n"
+	"\n"
+	"--native adds native (C) functions, shown 'function [module]', as\n"
+	"'peeka record --native' does: each sampled thread is stopped alone\n"
+	"for the instant of its unwind, and native frames are merged with the\n"
+	"Python ones (the interpreter's own left out unless --native-all).",
 	"examples:\n"
 	"  peeka top --pid 1234\n"
 	"  peeka top --pid 1234 --threads --idle\n"
@@ -81,6 +86,8 @@ static int parse(int argc, char **argv, struct top_opts *o)
 		{ "threads", 't', OPT_FLAG, NULL, "one row per thread and function", &o->threads },
 		{ "nolineno", 0, OPT_FLAG, NULL, "no line numbers: one row per function and file", &o->nolineno },
 		{ "once", '1', OPT_FLAG, NULL, "print one plain-text snapshot after --delay and exit", &o->once },
+		{ "native", 'n', OPT_FLAG, NULL, "add native (C) functions; stops each sampled thread for an instant", &o->native },
+		{ "native-all", 0, OPT_FLAG, NULL, "with --native: keep the interpreter's own frames too", &o->native_all },
 		{ "python-version", 0, OPT_PYVERSION, "X.Y",
 		  "use the layout of this CPython version instead of detecting it", o->version },
 		{ 0 },
@@ -94,6 +101,8 @@ static int parse(int argc, char **argv, struct top_opts *o)
 	o->delay = 1;
 	if (first < argc)
 		return opts_usage_error(&top_usage, "unexpected argument '%s'", argv[first]), CMD_USAGE;
+	if (o->native_all)
+		o->native = true;
 	if (!o->pid)
 		return opts_usage_error(&top_usage, "missing --pid"), CMD_USAGE;
 	if (rate && record_opts__rate(rate, &o->rate))
@@ -163,6 +172,8 @@ static int new_models(struct top_state *s)
 			.threads = true,
 			.function = i == 0 && !s->o->nolineno,
 			.nolineno = s->o->nolineno,
+			.native_sym = s->ns,
+			.native_all = s->o->native_all,
 		};
 
 		s->prof[i] = profile__new();
@@ -245,6 +256,15 @@ static int state_init(struct top_state *s, struct py_proc *pp,
 	s->sampler = py_sampler__new(pp);
 	if (!s->sampler)
 		return -ENOMEM;
+	if (o->native) {
+		s->nu = native_unwind__new(pp->pid);
+		s->ns = native_sym__new(pp->pid, pp->rt.map_path,
+					pp->rt.exe_path);
+		if (!s->nu || !s->ns)
+			return -ENOMEM;
+		native_sym__set_lines(s->ns, false);
+		py_sampler__set_native(s->sampler, s->nu);
+	}
 	if (o->gil)
 		py_sampler__set_skip(s->sampler, PY_SKIP_NOT_GIL);
 	else if (!o->idle)
@@ -256,6 +276,8 @@ static void state_release(struct top_state *s)
 {
 	free_models(s);
 	py_sampler__free(s->sampler);
+	native_unwind__free(s->nu);
+	native_sym__free(s->ns);
 	py_sys_path__release(&s->sp);
 }
 

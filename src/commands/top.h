@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../native_sym.h"
+#include "../native_unwind.h"
 #include "../profile.h"
 #include "../py_proc.h"
 #include "../py_sample.h"
@@ -27,7 +29,7 @@ struct top_opts {
 	int pid;
 	double rate;          /* samples a second */
 	double delay;         /* seconds between refreshes */
-	bool idle, gil, threads, nolineno, once;
+	bool idle, gil, threads, nolineno, once, native, native_all;
 	unsigned version[2];
 };
 
@@ -35,6 +37,8 @@ struct top_state {
 	struct py_proc *pp;
 	const struct top_opts *o;
 	struct py_sampler *sampler;
+	struct native_unwinder *nu;         /* --native */
+	struct native_sym *ns;
 	struct py_sys_path sp;
 	/* [0]: one frame per function (first line), [1]: per line. */
 	struct profile *prof[2];

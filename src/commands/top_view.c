@@ -87,13 +87,16 @@ void top_view__row(const struct top_state *s, const struct top_row *r,
 	escaped(r->file, file, sizeof(file));
 	if (r->thread)
 		escaped(r->thread, thr, sizeof(thr));
-	n = snprintf(buf, len, "%6.1f%% %6.1f%% %8.2fs %8.2fs  %s%s%s (%s",
+	n = snprintf(buf, len, "%6.1f%% %6.1f%% %8.2fs %8.2fs  %s%s%s %s%s",
 		     pct(r->own_cur, s->rounds_shown), pct(r->total_cur, s->rounds_shown),
 		     (double)r->own * period, (double)r->total * period, thr,
-		     r->thread ? ": " : "", fn, file);
+		     r->thread ? ": " : "", fn,
+		     r->cls == PROF_NATIVE ? "[" : "(", file);
 	if (n < 0 || (size_t)n >= len)
 		return;
-	if (r->line > 0)
+	if (r->cls == PROF_NATIVE)
+		snprintf(buf + n, len - (size_t)n, "]");
+	else if (r->line > 0)
 		snprintf(buf + n, len - (size_t)n, ":%d)", r->line);
 	else
 		snprintf(buf + n, len - (size_t)n, ")");

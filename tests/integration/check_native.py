@@ -13,15 +13,30 @@
               frames, not inlined ones or tail calls) for every blocked
               thread, frame for frame, address and function name, up to
               the first Python frame.
-  (--native must never fail the merge on these parked threads.)
+  record      record --native --idle (collapsed): the sleeper's stacks end
+              in libc below nap, the sorter's go through qsort; at most 5%
+              of the thread samples fail to merge (the run's summary).
+  top         top --native --idle --once has a libc row in brackets.
+  dlopen      a library loaded while record --native runs (the fixture's
+              --late-lib, built here with cc) shows up: park [libpark.so]
+              with libc below it.
+  deleted     (a static interpreter that is an ELF file) the interpreter
+              copied, started and deleted: dump --native still merges.
+  sigkill     peeka killed with SIGKILL during record --native at 1000 Hz
+              leaves no thread stopped (state t) or traced (TracerPid),
+              and the spinning thread still runs.
+  (--native must never fail the merge on these parked threads in dump.)
 
-Usage: check_native.py PEEKA LAUNCHER
+Usage: check_native.py PEEKA LAUNCHER [static|shared]
 """
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 
 from live_util import fail, finish, peeka
 
@@ -46,8 +61,9 @@ def norm(name):
 
 
 class Fixture:
-    def __init__(self, launcher):
-        self.p = subprocess.Popen([launcher, FIXTURE, "--timeout", "120"],
+    def __init__(self, launcher, *args):
+        self.p = subprocess.Popen([launcher, FIXTURE, "--timeout", "120"] +
+                                  list(args),
                                   stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         line = self.p.stdout.readline()
@@ -160,12 +176,149 @@ def check_gdb(peeka_bin, fx):
                 t["name"], ours, theirs[:len(ours) + 1]))
 
 
+def check_record(peeka_bin, fx, tmp):
+    out = os.path.join(tmp, "n.txt")
+    r = peeka(peeka_bin, "record", "--pid", str(fx.pid), "--native",
+              "--idle", "--duration", "1.5", "--rate", "200", "-o", out)
+    m = re.search(r"native: (\d+) thread samples merged, (\d+) not matched",
+                  r.stderr)
+    if not m:
+        fail("record: no native summary in %r" % r.stderr)
+        return
+    merged, failed = int(m.group(1)), int(m.group(2))
+    print("record --native: %d merged, %d not matched" % (merged, failed))
+    if merged == 0 or failed > 0.05 * (merged + failed):
+        fail("record: %d merged, %d not matched" % (merged, failed))
+    with open(out, encoding="utf-8") as f:
+        stacks = [l.rsplit(" ", 1)[0].split(";") for l in f if l.strip()]
+    naps = [st for st in stacks if any(x.startswith("nap (") for x in st)]
+    if not naps or not all(st[-1].endswith("]") and "libc" in st[-1]
+                           for st in naps):
+        fail("record: sleeper stacks %r" % naps[:2])
+    elif not any(norm(x.split(" [")[0]) in SLEEPS for st in naps
+                 for x in st[st.index(next(x for x in st
+                                           if x.startswith("nap ("))) + 1:]):
+        fail("record: no sleep call below nap: %r" % naps[:2])
+    sorts = [st for st in stacks if any(x.startswith("compare (")
+                                        for x in st)]
+    if not sorts or not any(
+            any(norm(x.split(" [")[0]) in ("qsort", "qsort_r") for x in st)
+            for st in sorts):
+        fail("record: no qsort under the sorter: %r" % sorts[:1])
+
+
+def check_top(peeka_bin, fx):
+    r = peeka(peeka_bin, "top", "--pid", str(fx.pid), "--native", "--idle",
+              "--once", "--delay", "0.5")
+    if not re.search(r"\[libc[.-][^]]*\]$", r.stdout, re.M):
+        fail("top --native: no libc row in %r" % r.stdout[:600])
+
+
+def task_facts(pid):
+    facts = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        base = "/proc/%d/task/%s/" % (pid, tid)
+        with open(base + "stat") as f:
+            stat = f.read()
+        with open(base + "status") as f:
+            tracer = [l.split()[1] for l in f if l.startswith("TracerPid:")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        facts[int(tid)] = (fields[0], tracer[0] if tracer else "?",
+                           int(fields[11]) + int(fields[12]))
+    return facts
+
+
+def check_sigkill(peeka_bin, fx, tmp):
+    spinner = [t["native_id"] for t in fx.truth["threads"]
+               if t["name"] == "spinner"][0]
+    for attempt in range(3):
+        p = subprocess.Popen([peeka_bin, "record", "--pid", str(fx.pid),
+                              "--native", "--idle", "--rate", "1000",
+                              "-o", os.path.join(tmp, "k.txt")],
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(0.5 + 0.13 * attempt)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        time.sleep(0.1)
+        before = task_facts(fx.pid)
+        time.sleep(0.3)
+        after = task_facts(fx.pid)
+        for tid, (state, tracer, _) in after.items():
+            if state == "t" or tracer != "0":
+                fail("sigkill: thread %d left in state %s, traced by %s" % (
+                    tid, state, tracer))
+        if after[spinner][2] <= before[spinner][2]:
+            fail("sigkill: the spinner does not run (%d -> %d ticks)" % (
+                before[spinner][2], after[spinner][2]))
+
+
+PARK_C = """
+#include <unistd.h>
+void park(void) { for (;;) pause(); }
+"""
+
+
+def check_dlopen(peeka_bin, launcher, tmp):
+    src, lib = os.path.join(tmp, "park.c"), os.path.join(tmp, "libpark.so")
+    with open(src, "w") as f:
+        f.write(PARK_C)
+    subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", lib, src],
+                   check=True)
+    fx = Fixture(launcher, "--late-lib", lib, "--late-after", "1.0")
+    try:
+        out = os.path.join(tmp, "late.txt")
+        peeka(peeka_bin, "record", "--pid", str(fx.pid), "--native",
+              "--idle", "--duration", "3", "-o", out)
+        with open(out, encoding="utf-8") as f:
+            stacks = [l.rsplit(" ", 1)[0].split(";") for l in f if l.strip()]
+    finally:
+        fx.kill()
+    late = [st for st in stacks if "park [libpark.so]" in st]
+    if not late:
+        fail("dlopen: no park [libpark.so] frame in %d stacks" % len(stacks))
+    elif not any(st[-1].endswith("]") and "libc" in st[-1] and
+                 st.index("park [libpark.so]") < len(st) - 1 and
+                 any(x.startswith("late_park (") for x in st) for st in late):
+        fail("dlopen: park's stacks %r" % late[:2])
+
+
+def check_deleted(peeka_bin, launcher, tmp):
+    with open(launcher, "rb") as f:
+        if f.read(4) != b"\x7fELF":
+            return   # a launcher script: nothing to copy
+    copy = os.path.join(tmp, os.path.basename(launcher))
+    subprocess.run(["cp", launcher, copy], check=True)
+    fx = Fixture(copy)
+    try:
+        os.unlink(copy)
+        r = peeka(peeka_bin, "dump", "--pid", str(fx.pid), "--native",
+                  "--json")
+        doc = json.loads(r.stdout)
+        bad = [t["name"] for t in doc["threads"]
+               if t["name"] in BLOCKED and t.get("native_error")]
+        natives = sum(f["native"] for t in doc["threads"]
+                      for f in t["frames"])
+        if bad or not natives:
+            fail("deleted interpreter: %s, %d native frames" % (bad, natives))
+    finally:
+        fx.kill()
+
+
 if __name__ == "__main__":
     peeka_bin, launcher = os.path.abspath(sys.argv[1]), sys.argv[2]
+    static = sys.argv[3:4] == ["static"]
     fx = Fixture(launcher)
     try:
-        check_dump(peeka_bin, fx)
-        check_gdb(peeka_bin, fx)
+        with tempfile.TemporaryDirectory() as tmp:
+            check_dump(peeka_bin, fx)
+            check_gdb(peeka_bin, fx)
+            check_record(peeka_bin, fx, tmp)
+            check_top(peeka_bin, fx)
+            check_sigkill(peeka_bin, fx, tmp)
+            check_dlopen(peeka_bin, launcher, tmp)
+            if static:
+                check_deleted(peeka_bin, launcher, tmp)
     finally:
         fx.kill()
     finish()
