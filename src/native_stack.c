@@ -118,6 +118,7 @@ int native_stack__merge(struct native_sym *sym, const uint64_t *ips,
 		*n = python_only(py, npy, out, cap);
 		return -ENOMEM;
 	}
+	native_sym__refresh(sym);
 	for (size_t i = 0; i < nips; i++) {
 		syms[i] = native_sym__lookup(sym, ips[i], i > 0);
 		is_eval[i] = syms[i]->eval;

@@ -15,6 +15,7 @@
 
 #define EVAL_FN "_PyEval_EvalFrameDefault"
 #define RELOAD_MIN_NS 100000000ULL   /* re-read the maps at most 10 times/s */
+#define CHECK_NS 1000000000ULL       /* compare the maps once a second */
 
 struct native_sym {
 	int pid;
@@ -30,6 +31,7 @@ struct native_sym {
 	char *exe_path;
 	const char *launcher_base;  /* the exe's basename when python*, or NULL */
 	uint64_t reported_at;
+	uint64_t maps_hash, checked_at;
 	bool no_lines;
 };
 
@@ -204,6 +206,48 @@ static void resolve(struct native_sym *s, uint64_t addr,
 		out->file = keep(s, slash ? slash + 1 : src);
 		out->line = line;
 	}
+}
+
+static uint64_t maps_hash(int pid)
+{
+	char path[64], buf[4096];
+	uint64_t h = 1469598103934665603ULL;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		for (size_t i = 0; i < n; i++)
+			h = (h ^ (unsigned char)buf[i]) * 1099511628211ULL;
+	fclose(f);
+	return h;
+}
+
+void native_sym__refresh(struct native_sym *s)
+{
+	uint64_t now = now_ns(), h;
+
+	if (s->checked_at && now - s->checked_at < CHECK_NS)
+		return;
+	s->checked_at = now;
+	h = maps_hash(s->pid);
+	if (!s->maps_hash) {
+		s->maps_hash = h;
+		return;
+	}
+	if (h == s->maps_hash)
+		return;
+	s->maps_hash = h;
+	/* Start over: modules that went away must not answer any more. */
+	u64map__release(&s->cache);
+	u64map__init(&s->cache);
+	s->ninfo = 0;
+	dwfl_report_begin(s->dwfl);
+	dwfl_report_end(s->dwfl, NULL, NULL);
+	report(s);
 }
 
 const struct native_sym_info *native_sym__lookup(struct native_sym *s,

@@ -45,6 +45,14 @@ void native_sym__free(struct native_sym *s);
 void native_sym__set_lines(struct native_sym *s, bool on);
 
 /*
+ * At most once a second: when the target's mappings changed (dlopen,
+ * dlclose), forget every address looked up and report the modules
+ * afresh.  Results from earlier lookups are then invalid: call this only
+ * between stacks, never while holding them.
+ */
+void native_sym__refresh(struct native_sym *s);
+
+/*
  * What is at @ip.  A return address (@call_site) is looked up at ip - 1,
  * the call instruction.  The result is borrowed (valid for the life of
  * @s).  Never fails: an unknown address has function NULL.

@@ -40,7 +40,7 @@ struct dump_native {
 	struct py_frame *py;
 	struct native_entry *ent;
 	size_t cap;
-	uint64_t threads, merge_failures;
+	uint64_t threads, merge_failures, not_permitted;
 };
 
 /* One thread's frames to show: Python only, or merged. */
@@ -127,6 +127,8 @@ static struct dump_frames thread_frames(struct py_proc *pp,
 				    PY_FRAME_MAX_DEPTH, &npy, &py_err);
 	if (ret) {
 		/* No native stack: the snapshot's Python frames. */
+		if (ret == -EPERM || ret == -EACCES)
+			dn->not_permitted++;
 		df.native_err = ret;
 		return thread_frames(pp, t, NULL, scratch);
 	}
@@ -461,6 +463,11 @@ int cmd_dump(int argc, char **argv)
 		print_json(&pp, &s, &o, o.native ? &dn : NULL, scratch);
 	else
 		print_text(&pp, &s, &o, o.native ? &dn : NULL, scratch);
+	if (o.native && dn.not_permitted) {
+		warning("%llu threads could not be stopped for their native stacks: ptrace was refused",
+			(unsigned long long)dn.not_permitted);
+		hint("--native stops each thread with ptrace: it needs CAP_SYS_PTRACE, or kernel.yama.ptrace_scope 0 for a process that is not peeka's child, and no other tracer (a debugger) attached");
+	}
 	if (o.native) {
 		log_info("native: %llu threads, %llu merge failures",
 			 (unsigned long long)dn.threads,

@@ -57,7 +57,16 @@ void top_view__header(const struct top_state *s, char l[3][512])
 		 s->pp->pid, s->version, up / 3600, up / 60 % 60, up % 60,
 		 s->rounds, s->active, s->total, pct(s->gil_rounds, s->rounds),
 		 pct(err, s->thread_samples + s->failed), s->exited ? "  [process exited]" : "");
-	snprintf(l[1], 512, "command: %s", cmd);
+	if (s->o->native) {
+		uint64_t all = cs->native_merged + cs->native_failed +
+			       cs->native_missing;
+
+		snprintf(l[1], 512, "native: %.1f%% unmatched, %.1f%% not unwound  command: %s",
+			 pct(cs->native_failed, all), pct(cs->native_missing, all),
+			 cmd);
+	} else {
+		snprintf(l[1], 512, "command: %s", cmd);
+	}
 	if (s->thread_idx >= 0)
 		escaped(s->thread_sel, thr, sizeof(thr));
 	snprintf(l[2], 512,
