@@ -43,8 +43,6 @@ int native_stack__capture(struct py_proc *pp, struct native_unwinder *u,
 	ret = tid > 0 ? proc_stop__stop(tid) : -ESRCH;
 	if (ret) {
 		/* Not stopped: the Python frames alone, read as usual. */
-		if (ret != -ESRCH)
-			proc_stop__resume(tid);
 		*py_err = read_python(pp, tstate, fc, py, pycap, npy);
 		return ret;
 	}

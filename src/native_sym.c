@@ -11,11 +11,13 @@
 #include <elfutils/libdwfl.h>
 
 #include "proc_maps.h"
+#include "strtab.h"
 #include "u64map.h"
 
 #define EVAL_FN "_PyEval_EvalFrameDefault"
 #define RELOAD_MIN_NS 100000000ULL   /* re-read the maps at most 10 times/s */
 #define CHECK_NS 1000000000ULL       /* compare the maps once a second */
+#define BLOCK 256                    /* results per block */
 
 struct native_sym {
 	int pid;
@@ -23,10 +25,11 @@ struct native_sym {
 	Dwfl *dwfl;
 	Dwfl_Callbacks cb;
 	struct u64map cache;        /* (ip | call_site bit) -> info index */
-	struct native_sym_info *info;
-	size_t ninfo, cap;
-	char **strings;             /* owned strings, freed at the end */
-	size_t nstrings, capstrings;
+	/* Results live in fixed blocks that never move, so a result stays
+	 * valid while later lookups add more (until a refresh). */
+	struct native_sym_info **blocks;
+	size_t nblocks, ninfo;
+	struct strtab strings;      /* function, module and file names */
 	const char *interp_base;    /* basename of interp_path */
 	char *exe_path;
 	const char *launcher_base;  /* the exe's basename when python*, or NULL */
@@ -48,28 +51,20 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* One copy of each name for the life of @s (refreshes included). */
 static const char *keep(struct native_sym *s, const char *str)
 {
-	char *copy;
+	long id;
 
 	if (!str)
 		return NULL;
-	for (size_t i = s->nstrings; i-- > 0 && i + 64 > s->nstrings;)
-		if (!strcmp(s->strings[i], str))
-			return s->strings[i];
-	if (s->nstrings == s->capstrings) {
-		size_t nc = s->capstrings ? 2 * s->capstrings : 256;
-		char **n = realloc(s->strings, nc * sizeof(*n));
+	id = strtab__intern(&s->strings, str, NULL);
+	return id < 0 ? NULL : s->strings.s[id];
+}
 
-		if (!n)
-			return NULL;
-		s->strings = n;
-		s->capstrings = nc;
-	}
-	copy = strdup(str);
-	if (copy)
-		s->strings[s->nstrings++] = copy;
-	return copy;
+static struct native_sym_info *slot(struct native_sym *s, size_t idx)
+{
+	return &s->blocks[idx / BLOCK][idx % BLOCK];
 }
 
 /* Report every mapped ELF file, at the address of its first mapping. */
@@ -135,6 +130,7 @@ struct native_sym *native_sym__new(int pid, const char *interp_path,
 	s->cb.find_debuginfo = dwfl_standard_find_debuginfo;
 	s->dwfl = dwfl_begin(&s->cb);
 	u64map__init(&s->cache);
+	strtab__init(&s->strings);
 	if (!s->interp_path || !s->exe_path || !s->dwfl) {
 		native_sym__free(s);
 		return NULL;
@@ -150,10 +146,10 @@ void native_sym__free(struct native_sym *s)
 	if (s->dwfl)
 		dwfl_end(s->dwfl);
 	u64map__release(&s->cache);
-	for (size_t i = 0; i < s->nstrings; i++)
-		free(s->strings[i]);
-	free(s->strings);
-	free(s->info);
+	strtab__release(&s->strings);
+	for (size_t i = 0; i < s->nblocks; i++)
+		free(s->blocks[i]);
+	free(s->blocks);
 	free(s->interp_path);
 	free(s->exe_path);
 	free(s);
@@ -208,20 +204,24 @@ static void resolve(struct native_sym *s, uint64_t addr,
 	}
 }
 
+/* A hash of the file-backed mappings only: anonymous ones (the heap,
+ * Python's arenas) come and go all the time and hold no code. */
 static uint64_t maps_hash(int pid)
 {
-	char path[64], buf[4096];
+	char path[64], line[4096];
 	uint64_t h = 1469598103934665603ULL;
-	size_t n;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "r");
 	if (!f)
 		return 0;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		for (size_t i = 0; i < n; i++)
-			h = (h ^ (unsigned char)buf[i]) * 1099511628211ULL;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strchr(line, '/') && !strstr(line, "[vdso]"))
+			continue;
+		for (const char *c = line; *c; c++)
+			h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	}
 	fclose(f);
 	return h;
 }
@@ -255,24 +255,29 @@ const struct native_sym_info *native_sym__lookup(struct native_sym *s,
 {
 	static const struct native_sym_info unknown;
 	uint64_t key = (ip << 1) | call_site;
+	struct native_sym_info *info;
 	uint32_t idx;
 
 	if (key && u64map__get(&s->cache, key, &idx))
-		return &s->info[idx];
-	if (s->ninfo == s->cap) {
-		size_t nc = s->cap ? 2 * s->cap : 256;
-		struct native_sym_info *n = realloc(s->info, nc * sizeof(*n));
+		return slot(s, idx);
+	if (s->ninfo == s->nblocks * BLOCK) {
+		struct native_sym_info **nb;
 
-		if (!n)
+		nb = realloc(s->blocks, (s->nblocks + 1) * sizeof(*nb));
+		if (!nb)
 			return &unknown;
-		s->info = n;
-		s->cap = nc;
+		s->blocks = nb;
+		s->blocks[s->nblocks] = calloc(BLOCK, sizeof(**nb));
+		if (!s->blocks[s->nblocks])
+			return &unknown;
+		s->nblocks++;
 	}
-	resolve(s, call_site && ip ? ip - 1 : ip, &s->info[s->ninfo]);
-	if (s->info[s->ninfo].function && call_site)
-		s->info[s->ninfo].offset += 1;   /* report the return address */
+	info = slot(s, s->ninfo);
+	resolve(s, call_site && ip ? ip - 1 : ip, info);
+	if (info->function && call_site)
+		info->offset += 1;   /* report the return address */
 	idx = (uint32_t)s->ninfo++;
 	if (key)
 		u64map__put(&s->cache, key, idx);
-	return &s->info[idx];
+	return info;
 }

@@ -54,8 +54,9 @@ void native_sym__refresh(struct native_sym *s);
 
 /*
  * What is at @ip.  A return address (@call_site) is looked up at ip - 1,
- * the call instruction.  The result is borrowed (valid for the life of
- * @s).  Never fails: an unknown address has function NULL.
+ * the call instruction.  The result is borrowed: valid until the next
+ * native_sym__refresh (later lookups do not move it).  Never fails: an
+ * unknown address has function NULL.
  */
 const struct native_sym_info *native_sym__lookup(struct native_sym *s,
 						 uint64_t ip, bool call_site);

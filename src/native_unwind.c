@@ -33,6 +33,7 @@ extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as,
 #define MAX_MODULES 512
 #define MAPS_CHECK_NS 1000000000ULL  /* look for new mappings every second */
 #define DW_EH_PE_udata4 0x03
+#define DW_EH_PE_sdata4 0x0b
 #define DW_EH_PE_datarel_sdata4 0x3b
 
 /* One mapped ELF file's unwind table, found in the target's memory. */
@@ -78,20 +79,24 @@ struct native_unwinder {
  */
 static struct native_unwinder *cur;
 
+/* A hash of the mappings that can hold code (files and the vdso);
+ * anonymous ones change all the time and matter not. */
 static uint64_t hash_maps(int pid)
 {
-	char path[64], buf[4096];
+	char path[64], line[4096];
 	uint64_t h = 1469598103934665603ULL;
-	ssize_t n;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "r");
 	if (!f)
 		return 0;
-	while ((n = (ssize_t)fread(buf, 1, sizeof(buf), f)) > 0)
-		for (ssize_t i = 0; i < n; i++)
-			h = (h ^ (unsigned char)buf[i]) * 1099511628211ULL;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strchr(line, '/') && !strstr(line, "[vdso]"))
+			continue;
+		for (const char *c = line; *c; c++)
+			h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	}
 	fclose(f);
 	return h;
 }
@@ -212,17 +217,18 @@ static void load_module(struct native_unwinder *u, const struct proc_map *m,
 	uint32_t count;
 
 	memset(mod, 0, sizeof(*mod));
-	mod->lo = UINT64_MAX;
+	/* The one mapping that holds the code; the ELF headers are at the
+	 * start of the same file's nearest offset-0 mapping below it (a file
+	 * mapped twice must not cover the libraries in between). */
+	mod->lo = m->start;
+	mod->hi = m->end;
 	for (size_t i = 0; i < u->maps.n; i++) {
 		const struct proc_map *o = &u->maps.v[i];
 
-		if (strcmp(o->path, m->path) || o->inode != m->inode)
+		if (strcmp(o->path, m->path) || o->inode != m->inode ||
+		    o->offset != 0 || o->start > m->start)
 			continue;
-		if (o->start < mod->lo)
-			mod->lo = o->start;
-		if (o->end > mod->hi)
-			mod->hi = o->end;
-		if (o->offset == 0 && !base)
+		if (o->start > base)
 			base = o->start;
 	}
 	if (!base || read_remote(u, base, &eh64, sizeof(eh64)) ||
@@ -245,6 +251,8 @@ static void load_module(struct native_unwinder *u, const struct proc_map *m,
 	/* version 1, then the encodings of eh_frame_ptr, fde_count and the
 	 * table: the table must be datarel sdata4 pairs to be searched. */
 	if (read_remote(u, hdr, eh, sizeof(eh)) || eh[0] != 1 ||
+	    ((eh[1] & 0x0f) != DW_EH_PE_udata4 &&
+	     (eh[1] & 0x0f) != DW_EH_PE_sdata4) ||
 	    eh[2] != DW_EH_PE_udata4 || eh[3] != DW_EH_PE_datarel_sdata4)
 		return;
 	memcpy(&count, eh + 8, 4);
@@ -278,7 +286,8 @@ static struct module *module_of(struct native_unwinder *u, uint64_t ip)
 			load_ro_ranges(u);
 		m = proc_maps__find(&u->maps, ip);
 	}
-	if (!m || m->path[0] != '/' || u->nmods == MAX_MODULES)
+	if (!m || (m->path[0] != '/' && strcmp(m->path, "[vdso]")) ||
+	    u->nmods == MAX_MODULES)
 		return NULL;
 	load_module(u, m, &u->mods[u->nmods]);
 	if (u->mods[u->nmods].hi <= u->mods[u->nmods].lo)
@@ -374,33 +383,6 @@ void native_unwind__free(struct native_unwinder *u)
 	free(u->ro_end);
 	proc_maps__release(&u->maps);
 	free(u);
-}
-
-void native_unwind__flush(struct native_unwinder *u)
-{
-	unw_flush_cache(u->as, 0, 0);
-	memset(u->ro, 0, RO_SLOTS * sizeof(*u->ro));
-	u->maps_loaded = false;
-	for (size_t i = 0; i < u->nupt; i++)
-		_UPT_destroy(u->upt[i].upt);
-	u->nupt = 0;
-}
-
-void native_unwind__forget(struct native_unwinder *u, const int *tids,
-			   size_t n)
-{
-	for (size_t i = 0; i < u->nupt;) {
-		bool alive = false;
-
-		for (size_t k = 0; k < n && !alive; k++)
-			alive = tids[k] == u->upt[i].tid;
-		if (alive) {
-			i++;
-			continue;
-		}
-		_UPT_destroy(u->upt[i].upt);
-		u->upt[i] = u->upt[--u->nupt];
-	}
 }
 
 static uint64_t now_ns(void)

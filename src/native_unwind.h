@@ -32,11 +32,5 @@ void native_unwind__free(struct native_unwinder *u);
 int native_unwind__thread(struct native_unwinder *u, int tid, uint64_t *ips,
 			  uint64_t *sps, size_t cap, size_t *n);
 
-/* Forget what is cached about the mappings (they changed: dlopen). */
-void native_unwind__flush(struct native_unwinder *u);
-
-/* Forget per-thread state of threads not in @tids (they exited). */
-void native_unwind__forget(struct native_unwinder *u, const int *tids,
-			   size_t n);
 
 #endif

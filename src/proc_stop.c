@@ -4,44 +4,101 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <sys/ptrace.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #ifndef PTRACE_EVENT_STOP
 #define PTRACE_EVENT_STOP 128
 #endif
 
-/* Wait until @tid reports a stop; deliver signals that get in the way. */
+#define STOP_WAIT_NS 20000000LL   /* how long a thread may take to stop */
+#define MAX_PENDING 4096
+
+/*
+ * Threads seized and interrupted that did not stop in time (in the
+ * kernel's D state, frozen by a cgroup): they will stop when they can,
+ * and must then be let go at once.  Checked before every stop.
+ */
+static int pending[MAX_PENDING];
+static size_t npending;
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * One look at @tid's state change.  Returns 1 when it is in our
+ * interrupt stop, 0 when nothing happened yet, -ESRCH when it exited,
+ * -errno otherwise.  A signal that got in first is delivered.
+ */
+static int poll_stop(int tid)
+{
+	int st;
+	pid_t r = waitpid(tid, &st, __WALL | WNOHANG);
+
+	if (r == 0)
+		return 0;
+	if (r < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (WIFEXITED(st) || WIFSIGNALED(st))
+		return -ESRCH;
+	if (!WIFSTOPPED(st))
+		return 0;
+	if ((st >> 16) == PTRACE_EVENT_STOP)
+		return 1;
+	/* A signal-delivery stop came first: deliver it, wait on. */
+	if (ptrace(PTRACE_CONT, tid, 0, (void *)(long)WSTOPSIG(st)))
+		return -errno;
+	return 0;
+}
+
+/* Wait (a bounded time) until @tid reports our stop. */
 static int wait_stopped(int tid)
 {
-	for (int i = 0; i < 64; i++) {
-		int st;
-		pid_t r = waitpid(tid, &st, __WALL);
+	long long deadline = now_ns() + STOP_WAIT_NS;
+	struct timespec nap = { 0, 20000 };
 
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (WIFEXITED(st) || WIFSIGNALED(st))
-			return -ESRCH;
-		if (!WIFSTOPPED(st))
-			continue;
-		if ((st >> 16) == PTRACE_EVENT_STOP)
-			return 0;
-		/* A signal-delivery stop came first: deliver it and keep
-		 * waiting for our interrupt. */
-		if (ptrace(PTRACE_CONT, tid, 0, (void *)(long)WSTOPSIG(st)))
-			return -errno;
+	for (;;) {
+		int ret = poll_stop(tid);
+
+		if (ret)
+			return ret > 0 ? 0 : ret;
+		if (now_ns() > deadline)
+			return -EAGAIN;
+		nanosleep(&nap, NULL);
 	}
-	return -EAGAIN;
+}
+
+/* Let go of the threads that stopped late. */
+static void release_pending(void)
+{
+	for (size_t i = 0; i < npending;) {
+		int ret = poll_stop(pending[i]);
+
+		if (ret == 0) {
+			i++;
+			continue;
+		}
+		if (ret > 0)
+			ptrace(PTRACE_DETACH, pending[i], 0, 0);
+		pending[i] = pending[--npending];
+	}
 }
 
 int proc_stop__stop(int tid)
 {
 	int ret;
 
+	if (npending)
+		release_pending();
 	if (ptrace(PTRACE_SEIZE, tid, 0, 0))
 		return -errno;
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0)) {
@@ -49,20 +106,28 @@ int proc_stop__stop(int tid)
 		ptrace(PTRACE_DETACH, tid, 0, 0);
 		return ret;
 	}
-	return wait_stopped(tid);
+	ret = wait_stopped(tid);
+	if (ret == -EAGAIN) {
+		/* Not stopped yet: it will be, later; remember to let it go.
+		 * If the list is full, wait for it without a bound rather
+		 * than risk leaving it stopped. */
+		if (npending < MAX_PENDING)
+			pending[npending++] = tid;
+		else while ((ret = poll_stop(tid)) == 0)
+			;
+		if (ret > 0)
+			ptrace(PTRACE_DETACH, tid, 0, 0);
+		return -EAGAIN;
+	}
+	if (ret)
+		ptrace(PTRACE_DETACH, tid, 0, 0);
+	return ret;
 }
 
 int proc_stop__resume(int tid)
 {
 	if (ptrace(PTRACE_DETACH, tid, 0, 0) == 0)
 		return 0;
-	/* Not in a stop (it exited, or never stopped): nothing to undo, but
-	 * make sure it is not left traced. */
-	if (errno == ESRCH) {
-		ptrace(PTRACE_INTERRUPT, tid, 0, 0);
-		if (!wait_stopped(tid))
-			ptrace(PTRACE_DETACH, tid, 0, 0);
-		return 0;
-	}
-	return -errno;
+	/* ESRCH: the thread exited while stopped; nothing to undo. */
+	return errno == ESRCH ? 0 : -errno;
 }

@@ -10,13 +10,16 @@
 #define PEEKA_PROC_STOP_H
 
 /*
- * Stop thread @tid.  Returns 0 when it is stopped (call proc_stop__resume
- * in every case afterwards), -ESRCH when it has exited, or -errno (EPERM:
- * ptrace not allowed).
+ * Stop thread @tid.  Returns 0 when it is stopped (then call
+ * proc_stop__resume); -ESRCH when it has exited; -EAGAIN when it did not
+ * stop within 20 ms (it is in the kernel's D state or frozen: it is let
+ * go as soon as it stops, at a later call); or -errno (EPERM: ptrace not
+ * allowed).  On failure nothing is left to undo.
  */
 int proc_stop__stop(int tid);
 
-/* Let thread @tid run again and stop tracing it.  0 or -errno. */
+/* Let a thread stopped by proc_stop__stop run again and stop tracing
+ * it.  0 or -errno. */
 int proc_stop__resume(int tid);
 
 #endif

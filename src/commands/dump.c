@@ -125,12 +125,14 @@ static struct dump_frames thread_frames(struct py_proc *pp,
 	ret = native_stack__capture(pp, dn->u, t->native_id, t->tstate, dn->ips,
 				    dn->sps, NATIVE_MAX_DEPTH, &nips, NULL, dn->py,
 				    PY_FRAME_MAX_DEPTH, &npy, &py_err);
-	if (ret) {
-		/* No native stack: the snapshot's Python frames. */
+	if (ret || py_err) {
+		/* No native stack, or the Python frames read in the stop did
+		 * not come out whole: the snapshot's Python frames. */
 		if (ret == -EPERM || ret == -EACCES)
 			dn->not_permitted++;
-		df.native_err = ret;
-		return thread_frames(pp, t, NULL, scratch);
+		df = thread_frames(pp, t, NULL, scratch);
+		df.native_err = ret ? ret : py_err;
+		return df;
 	}
 	ret = native_stack__merge(dn->sym, dn->ips, dn->sps, nips, dn->py, npy,
 				  dn->all, dn->ent, dn->cap, &df.n);

@@ -22,6 +22,9 @@
               with libc below it.
   deleted     (a static interpreter that is an ELF file) the interpreter
               copied, started and deleted: dump --native still merges.
+  traced      while gdb is attached, dump --native cannot stop the threads:
+              Python frames with a note per thread, one warning with a
+              hint, exit 0.
   sigkill     peeka killed with SIGKILL during record --native at 1000 Hz
               leaves no thread stopped (state t) or traced (TracerPid),
               and the spinning thread still runs.
@@ -253,6 +256,26 @@ def check_sigkill(peeka_bin, fx, tmp):
                 before[spinner][2], after[spinner][2]))
 
 
+def check_traced(peeka_bin, fx):
+    g = subprocess.Popen(["gdb", "-batch", "-nx", "-p", str(fx.pid), "-ex",
+                          "shell sleep 4"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            with open("/proc/%d/status" % fx.pid) as f:
+                if any(l.startswith("TracerPid:") and l.split()[1] != "0"
+                       for l in f):
+                    break
+            time.sleep(0.05)
+        r = peeka(peeka_bin, "dump", "--pid", str(fx.pid), "--native")
+        notes = r.stdout.count("<native frames left out:")
+        if notes < len(BLOCKED) or "sort_with_qsort (" not in r.stdout or \
+                r.stderr.count("warning:") != 1 or "hint:" not in r.stderr:
+            fail("traced: %d notes, stderr %r" % (notes, r.stderr))
+    finally:
+        g.wait(timeout=60)
+
+
 PARK_C = """
 #include <unistd.h>
 void park(void) { for (;;) pause(); }
@@ -316,6 +339,7 @@ if __name__ == "__main__":
             check_record(peeka_bin, fx, tmp)
             check_top(peeka_bin, fx)
             check_sigkill(peeka_bin, fx, tmp)
+            check_traced(peeka_bin, fx)
             check_dlopen(peeka_bin, launcher, tmp)
             if static:
                 check_deleted(peeka_bin, launcher, tmp)
