@@ -13,7 +13,7 @@
 #             (achieved >= 98% of nominal)
 #   fail%     samples whose native and Python stacks did not match
 #   slow100   slowdown of fixed_work.py under `record --native --rate 100 --`
-#             in % (median of RUNS runs, interleaved with plain runs)
+#             in % (median of 5 runs, interleaved with plain runs)
 set -euo pipefail
 PROG=${0##*/}
 quick=0 only=
@@ -28,7 +28,7 @@ while (($#)); do
 done
 cd "$(dirname "$0")/.."
 make -s peeka >/dev/null
-if ((quick)); then RUNS=1 DUR=1 SCALE=0.3; else RUNS=3 DUR=2 SCALE=0.6; fi
+if ((quick)); then RUNS=1 DUR=1 SCALE=0.3 SRUNS=1; else RUNS=3 DUR=2 SCALE=1.0 SRUNS=5; fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"; kill $(jobs -p) 2>/dev/null || true' EXIT
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (!NR) print "NA"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
@@ -61,7 +61,7 @@ while read -r label launcher; do
 	kill "$tpid" 2>/dev/null || true
 	wait "$tpid" 2>/dev/null || true
 	base=() under=()
-	for _ in $(seq "$RUNS"); do
+	for _ in $(seq "$SRUNS"); do
 		base+=("$("$launcher" bench/targets/fixed_work.py "$SCALE" | awk '$1 == "elapsed" { print $2 }')")
 		under+=("$(./peeka record --native --rate 100 -o "$WORK/f.txt" -- "$launcher" bench/targets/fixed_work.py "$SCALE" 2>/dev/null | awk '$1 == "elapsed" { print $2 }')")
 	done
