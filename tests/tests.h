@@ -28,5 +28,6 @@ Suite *rec_file_suite(void);
 Suite *gzip_suite(void);
 Suite *rec_clock_suite(void);
 Suite *live_suite(void);
+Suite *inject_suite(void);
 
 #endif
