@@ -14,7 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "inject_pep768.h"
 #include "inject_ptrace.h"
+#include "py_thread.h"
 #include "proc_task.h"
 #include "py_proc.h"
 #include "test_util.h"
@@ -152,6 +154,60 @@ START_TEST(test_inject_both_ways)
 }
 END_TEST
 
+/* 3.14+: PEP 768 request into the main thread's state; and refused with
+ * the reason when the target disabled remote debugging. */
+/* Indices of the interpreters with PEP 768 (3.14+). */
+static int pep768_idx[16];
+static int npep768;
+
+START_TEST(test_pep768)
+{
+	const struct tu_interp *in = tu_interp_at(pep768_idx[_i]);
+	char *argv[] = { (char *)in->launcher, "-c", (char *)fixture, NULL };
+	struct py_proc_opts po = { { 0, 0 } };
+	struct py_snapshot snap;
+	struct py_proc pp;
+	struct tu_child c;
+	char err[512], script[512], out[512], body[1024], *got;
+	uint64_t main_ts = 0;
+
+	ck_assert_int_eq(tu_spawn_ready(&c, argv, 60), 0);
+	ck_assert_int_eq(py_proc__open(&pp, c.pid, &po, err, sizeof(err)), 0);
+	ck_assert_int_eq(inject_pep768__enabled(&pp, err, sizeof(err)), 1);
+	ck_assert_int_eq(py_snapshot__take(&pp, &snap, PY_SNAP_NAMES), 0);
+	for (size_t i = 0; i < snap.n; i++)
+		if (snap.threads[i].native_id == c.pid)
+			main_ts = snap.threads[i].tstate;
+	py_snapshot__release(&snap);
+	ck_assert(main_ts != 0);
+	snprintf(script, sizeof(script), "%s/script.py", c.dir);
+	snprintf(out, sizeof(out), "%s/pep768", c.dir);
+	snprintf(body, sizeof(body),
+		 "import threading\nopen('%s', 'w').write(threading.current_thread().name)\n",
+		 out);
+	tu_write_file(script, body);
+	ck_assert_msg(!inject_pep768__request(&pp, main_ts, script, err,
+					      sizeof(err)), "%s", err);
+	got = wait_file(out, 5);
+	ck_assert_msg(got && !strcmp(got, "MainThread"), "pep768: %s",
+		      got ? got : "(nothing)");
+	free(got);
+	py_proc__close(&pp);
+	tu_child_kill(&c);
+
+	/* Disabled by the environment: refused, saying why. */
+	setenv("PYTHON_DISABLE_REMOTE_DEBUG", "1", 1);
+	ck_assert_int_eq(tu_spawn_ready(&c, argv, 60), 0);
+	unsetenv("PYTHON_DISABLE_REMOTE_DEBUG");
+	ck_assert_int_eq(py_proc__open(&pp, c.pid, &po, err, sizeof(err)), 0);
+	ck_assert_int_eq(inject_pep768__enabled(&pp, err, sizeof(err)), 0);
+	ck_assert_msg(strstr(err, "PYTHON_DISABLE_REMOTE_DEBUG") &&
+		      strstr(err, "--force-ptrace"), "%s", err);
+	py_proc__close(&pp);
+	tu_child_kill(&c);
+}
+END_TEST
+
 Suite *inject_suite(void)
 {
 	Suite *s = suite_create("inject");
@@ -162,6 +218,10 @@ Suite *inject_suite(void)
 	tcase_set_tags(tc, "integration");
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_inject_both_ways, 0, n);
+	for (int i = 0; i < n && npep768 < 16; i++)
+		if (strtol(all[i].minor + 2, NULL, 10) >= 14)
+			pep768_idx[npep768++] = i;
+	tcase_add_loop_test(tc, test_pep768, 0, npep768);
 	suite_add_tcase(s, tc);
 	return s;
 }
