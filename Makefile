@@ -100,6 +100,8 @@ install: peeka
 	install -m 0644 README.md LICENSE $(DESTDIR)$(PREFIX)/share/doc/peeka/
 	install -m 0644 docs/peeka.1 $(DESTDIR)$(PREFIX)/share/man/man1/peeka.1
 	install -m 0644 offsets/cpython-*.tsv $(DESTDIR)$(PREFIX)/share/peeka/
+	install -d $(DESTDIR)$(PREFIX)/share/peeka/agent
+	install -m 0644 src/agent/*.py $(DESTDIR)$(PREFIX)/share/peeka/agent/
 
 offsets:
 	./offsets/generate.sh

@@ -83,6 +83,7 @@ int main(void)
 	srunner_add_suite(sr, diff_suite());
 	srunner_add_suite(sr, live_suite());
 	srunner_add_suite(sr, inject_suite());
+	srunner_add_suite(sr, agent_suite());
 	integration = !getenv("PEEKA_SANITIZED");
 	if (integration)
 		unlink(tu_exercised_path());

@@ -29,5 +29,6 @@ Suite *gzip_suite(void);
 Suite *rec_clock_suite(void);
 Suite *live_suite(void);
 Suite *inject_suite(void);
+Suite *agent_suite(void);
 
 #endif
