@@ -23,3 +23,14 @@ if os.WIFEXITED(status):
 sys.exit(128 + os.WTERMSIG(status))
 '
 rusage() { "$HELPER_PY" -c "$RUSAGE_PY" "$@"; }
+
+# median VALUES...: the median, NA and empty values left out (NA if none).
+median() {
+	printf '%s\n' "$@" | grep -Ev '^(NA|)$' | sort -g | awk '
+		{ a[NR] = $1 }
+		END {
+			if (NR == 0) print "NA"
+			else if (NR % 2) print a[(NR + 1) / 2]
+			else print (a[NR / 2] + a[NR / 2 + 1]) / 2
+		}'
+}

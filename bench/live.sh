@@ -35,7 +35,6 @@ trap 'rm -rf "$WORK"; kill $(jobs -p) 2>/dev/null || true' EXIT
 HELPER_PY=/usr/bin/python3
 . bench/lib.sh
 cpu_pct() { awk '{ printf "%.2f", 100 * ($2 + $3) / $1 }' "$1"; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 printf '%-14s %8s %8s %8s %8s %9s\n' interp top100 top1k gil1k ach_gil threads
 while read -r label launcher; do

@@ -33,7 +33,8 @@ make -s peeka >/dev/null
 if ((quick)); then RUNS=1 DUR=1 SCALE=0.3 SRUNS=1; else RUNS=3 DUR=2 SCALE=1.0 SRUNS=5; fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"; kill $(jobs -p) 2>/dev/null || true' EXIT
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (!NR) print "NA"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+HELPER_PY=/usr/bin/python3
+. bench/lib.sh
 cost() { sed -n 's/.*sample cost: mean \([0-9.]*\) us.*/\1/p' "$1" | tail -n 1; }
 hz() { sed -n 's/^peeka: [0-9]* samples in [0-9.]* s (\([0-9.]*\) Hz).*/\1/p' "$1" | tail -n 1; }
 failpct() { sed -n 's/.*native: \([0-9]*\) thread samples merged, \([0-9]*\) not matched.*/\1 \2/p' "$1" | tail -n 1 | awk '{ t = $1 + $2; printf "%.2f", t ? 100 * $2 / t : 0 }'; }

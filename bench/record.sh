@@ -121,15 +121,6 @@ ANOMALIES=()
 anomaly() { ANOMALIES+=("$label: $*"); }
 
 # median VALUES...: the median of the numeric values (NA ones ignored).
-median() {
-	printf '%s\n' "$@" | grep -Ev '^(NA|)$' | sort -g | awk '
-		{ a[NR] = $1 }
-		END {
-			if (NR == 0) print "NA"
-			else if (NR % 2) print a[(NR + 1) / 2]
-			else print (a[NR / 2] + a[NR / 2 + 1]) / 2
-		}'
-}
 # fmt PRINTF_FORMAT VALUE: format a number, or print NA.
 fmt() {
 	# shellcheck disable=SC2059

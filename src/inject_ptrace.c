@@ -22,13 +22,14 @@
 #include "errors.h"
 #include "proc_maps.h"
 #include "proc_stop.h"
+#include "rec_clock.h"
 
 #define PAGE 4096
 #define CODE_MAX 4000
 #define XSTATE_MAX 16384
 #define RED_ZONE 128
 #define MAX_DEFERRED 16
-#define CALL_TIMEOUT_NS 30000000000LL   /* a call that takes longer is cut */
+#define CALL_TIMEOUT_NS 30000000000ULL   /* a call that takes longer is cut */
 #define ERESTART_RESTARTBLOCK 516
 #define ERESTARTNOINTR 513
 #define EFLAGS_DF 0x400
@@ -204,14 +205,6 @@ static void defer(struct call *c, int sig)
 		c->deferred[c->ndeferred++] = sig;
 }
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /*
  * Run the thread until it stops with @want (SIGTRAP after a step, or
  * SIGSEGV at address 0 after a call returned).  Other signals are
@@ -220,7 +213,7 @@ static long long now_ns(void)
  */
 static int run_until(struct call *c, int resume_req, int want)
 {
-	long long deadline = now_ns() + CALL_TIMEOUT_NS;
+	uint64_t deadline = rec_clock__now() + CALL_TIMEOUT_NS;
 	struct timespec nap = { 0, 100000 };
 
 	if (ptrace(resume_req, c->tid, 0, 0))
@@ -233,7 +226,7 @@ static int run_until(struct call *c, int resume_req, int want)
 		if (w < 0 && errno != EINTR)
 			return -errno;
 		if (w <= 0) {
-			if (now_ns() > deadline) {
+			if (rec_clock__now() > deadline) {
 				/* Take the thread back where it is. */
 				ptrace(PTRACE_INTERRUPT, c->tid, 0, 0);
 				while (waitpid(c->tid, &st, __WALL) < 0 &&

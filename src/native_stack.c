@@ -102,20 +102,14 @@ int native_stack__merge(struct native_sym *sym, const uint64_t *ips,
 			const struct py_frame *py, size_t npy, bool all,
 			struct native_entry *out, size_t cap, size_t *n)
 {
-	const struct native_sym_info **syms;
+	const struct native_sym_info *syms[NATIVE_MAX_DEPTH];
+	bool is_eval[NATIVE_MAX_DEPTH];
 	size_t evals = 0, groups = npy ? 1 : 0, k = 0;
 	ptrdiff_t p = (ptrdiff_t)npy - 1;
-	bool *is_eval;
 
 	*n = 0;
-	syms = calloc(nips ? nips : 1, sizeof(*syms));
-	is_eval = calloc(nips ? nips : 1, sizeof(*is_eval));
-	if (!syms || !is_eval) {
-		free(syms);
-		free(is_eval);
-		*n = python_only(py, npy, out, cap);
-		return -ENOMEM;
-	}
+	if (nips > NATIVE_MAX_DEPTH)
+		nips = NATIVE_MAX_DEPTH;
 	native_sym__refresh(sym);
 	for (size_t i = 0; i < nips; i++) {
 		syms[i] = native_sym__lookup(sym, ips[i], i > 0);
@@ -142,8 +136,6 @@ int native_stack__merge(struct native_sym *sym, const uint64_t *ips,
 					  py[i].code->qualname,
 					  py[i].entry ? " entry" : "",
 					  (unsigned long long)py[i].shim);
-			free(syms);
-			free(is_eval);
 			*n = python_only(py, npy, out, cap);
 			return PE_NATIVE_MERGE;
 		}
@@ -162,8 +154,6 @@ int native_stack__merge(struct native_sym *sym, const uint64_t *ips,
 		if (all || !syms[i]->interp)
 			out[k++] = (struct native_entry){ NULL, syms[i], ips[i] };
 	}
-	free(syms);
-	free(is_eval);
 	for (size_t i = 0; i < k / 2; i++) {
 		struct native_entry t = out[i];
 

@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <elfutils/libdwfl.h>
 
 #include "proc_maps.h"
+#include "rec_clock.h"
 #include "strtab.h"
 #include "u64map.h"
 
@@ -43,14 +43,6 @@ void native_sym__set_lines(struct native_sym *s, bool on)
 	s->no_lines = !on;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* One copy of each name for the life of @s (refreshes included). */
 static const char *keep(struct native_sym *s, const char *str)
 {
@@ -73,7 +65,7 @@ static void report(struct native_sym *s)
 	struct proc_maps maps = { 0 };
 	char open_path[4096];
 
-	s->reported_at = now_ns();
+	s->reported_at = rec_clock__now();
 	if (proc_maps__load(&maps, s->pid))
 		return;
 	dwfl_report_begin_add(s->dwfl);
@@ -167,7 +159,7 @@ static void resolve(struct native_sym *s, uint64_t addr,
 	int line = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (!mod && now_ns() - s->reported_at > RELOAD_MIN_NS) {
+	if (!mod && rec_clock__now() - s->reported_at > RELOAD_MIN_NS) {
 		report(s);   /* a library loaded since (dlopen) */
 		mod = dwfl_addrmodule(s->dwfl, addr);
 	}
@@ -204,36 +196,14 @@ static void resolve(struct native_sym *s, uint64_t addr,
 	}
 }
 
-/* A hash of the file-backed mappings only: anonymous ones (the heap,
- * Python's arenas) come and go all the time and hold no code. */
-static uint64_t maps_hash(int pid)
-{
-	char path[64], line[4096];
-	uint64_t h = 1469598103934665603ULL;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strchr(line, '/') && !strstr(line, "[vdso]"))
-			continue;
-		for (const char *c = line; *c; c++)
-			h = (h ^ (unsigned char)*c) * 1099511628211ULL;
-	}
-	fclose(f);
-	return h;
-}
-
 void native_sym__refresh(struct native_sym *s)
 {
-	uint64_t now = now_ns(), h;
+	uint64_t now = rec_clock__now(), h;
 
 	if (s->checked_at && now - s->checked_at < CHECK_NS)
 		return;
 	s->checked_at = now;
-	h = maps_hash(s->pid);
+	h = proc_maps__code_hash(s->pid);
 	if (!s->maps_hash) {
 		s->maps_hash = h;
 		return;

@@ -17,6 +17,7 @@
 #include <libunwind-ptrace.h>
 
 #include "proc_maps.h"
+#include "rec_clock.h"
 
 /* Exported by libunwind (x86_64) but not declared in its headers: the
  * binary search of an .eh_frame_hdr table, here one in the target. */
@@ -62,9 +63,6 @@ struct native_unwinder {
 	struct upt_slot upt[MAX_UPT];
 	size_t nupt;
 	struct user_regs_struct regs;
-	/* Which pages are read-only: the text and read-only data mappings. */
-	uint64_t *ro_start, *ro_end;
-	size_t nro;
 	bool maps_loaded;
 	struct proc_maps maps;
 	uint64_t maps_hash, maps_checked;
@@ -79,83 +77,26 @@ struct native_unwinder {
  */
 static struct native_unwinder *cur;
 
-/* A hash of the mappings that can hold code (files and the vdso);
- * anonymous ones change all the time and matter not. */
-static uint64_t hash_maps(int pid)
+/* The mappings (cached across unwinds); the unwind tables found in them
+ * go with them. */
+static void load_maps(struct native_unwinder *u)
 {
-	char path[64], line[4096];
-	uint64_t h = 1469598103934665603ULL;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strchr(line, '/') && !strstr(line, "[vdso]"))
-			continue;
-		for (const char *c = line; *c; c++)
-			h = (h ^ (unsigned char)*c) * 1099511628211ULL;
-	}
-	fclose(f);
-	return h;
-}
-
-/* The mappings, and which of them are read-only (cached across unwinds). */
-static void load_ro_ranges(struct native_unwinder *u)
-{
-	size_t cap = 0;
-
-	u->nro = 0;
 	u->nmods = 0;
 	u->maps_loaded = true;
 	proc_maps__release(&u->maps);
-	if (proc_maps__load(&u->maps, u->pid))
-		return;
-	for (size_t i = 0; i < u->maps.n; i++) {
-		const struct proc_map *m = &u->maps.v[i];
-
-		if (m->perms[1] == 'w' || m->perms[0] != 'r')
-			continue;
-		if (u->nro == cap) {
-			size_t nc = cap ? 2 * cap : 64;
-			uint64_t *a = realloc(u->ro_start, nc * sizeof(*a));
-			uint64_t *b;
-
-			if (!a)
-				break;
-			u->ro_start = a;
-			b = realloc(u->ro_end, nc * sizeof(*b));
-			if (!b)
-				break;
-			u->ro_end = b;
-			cap = nc;
-		}
-		u->ro_start[u->nro] = m->start;
-		u->ro_end[u->nro] = m->end;
-		u->nro++;
-	}
+	proc_maps__load(&u->maps, u->pid);
 }
 
-/* Whether @addr is in a read-only mapping (maps are sorted). */
+/* Whether @addr is in a read-only mapping (text, read-only data): its
+ * pages can stay cached from one unwind to the next. */
 static bool read_only(struct native_unwinder *u, uint64_t addr)
 {
-	size_t lo = 0, hi;
+	const struct proc_map *m;
 
 	if (!u->maps_loaded)
-		load_ro_ranges(u);
-	hi = u->nro;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (addr < u->ro_start[mid])
-			hi = mid;
-		else if (addr >= u->ro_end[mid])
-			lo = mid + 1;
-		else
-			return true;
-	}
-	return false;
+		load_maps(u);
+	m = proc_maps__find(&u->maps, addr);
+	return m && m->perms[0] == 'r' && m->perms[1] != 'w';
 }
 
 static int fetch(struct native_unwinder *u, uint64_t page, unsigned char *buf)
@@ -265,7 +206,6 @@ static void load_module(struct native_unwinder *u, const struct proc_map *m,
 	mod->ok = count > 0;
 }
 
-static uint64_t now_ns(void);
 static void maps_check(struct native_unwinder *u);
 
 static struct module *module_of(struct native_unwinder *u, uint64_t ip)
@@ -273,17 +213,17 @@ static struct module *module_of(struct native_unwinder *u, uint64_t ip)
 	const struct proc_map *m;
 
 	if (!u->maps_loaded)
-		load_ro_ranges(u);
+		load_maps(u);
 	for (size_t i = 0; i < u->nmods; i++)
 		if (ip >= u->mods[i].lo && ip < u->mods[i].hi)
 			return &u->mods[i];
 	m = proc_maps__find(&u->maps, ip);
-	if (!m && now_ns() - u->maps_checked > MAPS_CHECK_NS / 10) {
+	if (!m && rec_clock__now() - u->maps_checked > MAPS_CHECK_NS / 10) {
 		/* Mapped since the last look (dlopen): look again. */
 		u->maps_checked = 0;
 		maps_check(u);
 		if (!u->maps_loaded)
-			load_ro_ranges(u);
+			load_maps(u);
 		m = proc_maps__find(&u->maps, ip);
 	}
 	if (!m || (m->path[0] != '/' && strcmp(m->path, "[vdso]")) ||
@@ -379,30 +319,21 @@ void native_unwind__free(struct native_unwinder *u)
 		unw_destroy_addr_space(u->as);
 	free(u->ro);
 	free(u->rw);
-	free(u->ro_start);
-	free(u->ro_end);
 	proc_maps__release(&u->maps);
 	free(u);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* Once a second: when the mappings changed (dlopen, dlclose), forget the
  * unwind tables and cached pages of the old ones. */
 static void maps_check(struct native_unwinder *u)
 {
-	uint64_t now = now_ns(), h;
+	uint64_t now = rec_clock__now(), h;
 
 	if (u->maps_checked && now - u->maps_checked < MAPS_CHECK_NS)
 		return;
 	u->maps_checked = now;
-	h = hash_maps(u->pid);
+	h = proc_maps__code_hash(u->pid);
 	if (h == u->maps_hash)
 		return;
 	u->maps_hash = h;

@@ -38,11 +38,19 @@ int proc_maps__load_text(struct proc_maps *maps, const char *text);
 
 void proc_maps__release(struct proc_maps *maps);
 
-/* The mapping containing @addr, or NULL. */
+/* The mapping containing @addr, or NULL (@maps in address order, as
+ * the kernel lists them). */
 const struct proc_map *proc_maps__find(const struct proc_maps *maps,
 				       uint64_t addr);
 
 /* The basename of a mapping's path (borrowed). */
+/*
+ * A hash of @pid's mappings that can hold code (files and the vdso), to
+ * notice a dlopen or dlclose: anonymous mappings (the heap, Python's
+ * arenas) change all the time and are left out.  0 when unreadable.
+ */
+uint64_t proc_maps__code_hash(int pid);
+
 const char *proc_map__basename(const struct proc_map *m);
 
 #endif

@@ -11,11 +11,13 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "rec_clock.h"
+
 #ifndef PTRACE_EVENT_STOP
 #define PTRACE_EVENT_STOP 128
 #endif
 
-#define STOP_WAIT_NS 20000000LL   /* how long a thread may take to stop */
+#define STOP_WAIT_NS 20000000ULL   /* how long a thread may take to stop */
 #define MAX_PENDING 4096
 
 /*
@@ -25,14 +27,6 @@
  */
 static int pending[MAX_PENDING];
 static size_t npending;
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /*
  * One look at @tid's state change.  Returns 1 when it is in our
@@ -63,7 +57,7 @@ static int poll_stop(int tid)
 /* Wait (a bounded time) until @tid reports our stop. */
 static int wait_stopped(int tid)
 {
-	long long deadline = now_ns() + STOP_WAIT_NS;
+	uint64_t deadline = rec_clock__now() + STOP_WAIT_NS;
 	struct timespec nap = { 0, 20000 };
 
 	for (;;) {
@@ -71,7 +65,7 @@ static int wait_stopped(int tid)
 
 		if (ret)
 			return ret > 0 ? 0 : ret;
-		if (now_ns() > deadline)
+		if (rec_clock__now() > deadline)
 			return -EAGAIN;
 		nanosleep(&nap, NULL);
 	}

@@ -90,19 +90,24 @@ char proc_task__state(int pid, int tid)
 	return proc_task__parse_state(buf);
 }
 
-int proc_task__comm(int pid, int tid, char *buf, size_t len)
+/* The first line of /proc/@pid/task/@tid/@file, without its newline. */
+static int task_line(int pid, int tid, const char *file, char *buf,
+		     size_t len)
 {
-	char path[64];
+	char path[96];
 	size_t n;
 	int ret;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/%s", pid, tid, file);
 	ret = read_small(path, buf, len, &n);
-	if (ret)
-		return ret;
-	if (n && buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
-	return 0;
+	if (!ret)
+		buf[strcspn(buf, "\n")] = '\0';
+	return ret;
+}
+
+int proc_task__comm(int pid, int tid, char *buf, size_t len)
+{
+	return task_line(pid, tid, "comm", buf, len);
 }
 
 int proc_task__cmdline(int pid, char *buf, size_t len)
@@ -297,18 +302,11 @@ int proc_task__syscall(int pid, int tid, struct proc_syscall *out)
 
 int proc_task__wchan(int pid, int tid, char *buf, size_t len)
 {
-	char path[64];
-	size_t n;
-	int ret;
+	int ret = task_line(pid, tid, "wchan", buf, len);
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/wchan", pid, tid);
-	ret = read_small(path, buf, len, &n);
-	if (ret)
-		return ret;
-	buf[strcspn(buf, "\n")] = '\0';
-	if (!strcmp(buf, "0"))
+	if (!ret && !strcmp(buf, "0"))
 		buf[0] = '\0';
-	return 0;
+	return ret;
 }
 
 int proc_task__parse_cpu(const char *line, unsigned long long *ticks)

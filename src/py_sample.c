@@ -22,6 +22,7 @@
 #include "proc_task.h"
 #include "py_code.h"
 #include "py_thread.h"
+#include "rec_clock.h"
 
 #define MAX_TRACKED 1024
 #define TSTATE_MAX 4096
@@ -80,14 +81,6 @@ void py_sampler__set_blocking(struct py_sampler *s, bool on)
 void py_sampler__set_skip(struct py_sampler *s, enum py_sample_skip skip)
 {
 	s->skip = skip;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 struct py_sampler *py_sampler__new(struct py_proc *pp)
@@ -160,7 +153,7 @@ static void refresh_names(struct py_sampler *s)
 	struct py_snapshot snap;
 	int ret;
 
-	s->last_refresh = now_ns();
+	s->last_refresh = rec_clock__now();
 	s->st.name_refreshes++;
 	/* A one-off read: live, and kept out of the next round's fetch. */
 	s->pp->mem.replay = NULL;
@@ -195,7 +188,7 @@ static struct tracked *lookup(struct py_sampler *s, uint64_t thread_id,
 {
 	struct tracked *t = find(s, thread_id);
 
-	if (!t && now_ns() - s->last_refresh > REFRESH_NS) {
+	if (!t && rec_clock__now() - s->last_refresh > REFRESH_NS) {
 		refresh_names(s);
 		t = find(s, thread_id);
 	}
@@ -468,7 +461,7 @@ static void forget_gone(struct py_sampler *s)
 static int load_interps(struct py_sampler *s)
 {
 	struct py_proc *pp = s->pp;
-	uint64_t interp = 0, now = now_ns();
+	uint64_t interp = 0, now = rec_clock__now();
 	int ret;
 
 	if (s->ninterps && now - s->interps_at < INTERPS_NS)

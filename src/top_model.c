@@ -129,7 +129,7 @@ static int row_of(struct top_model *m, uint32_t thread, uint32_t key,
 		.function = kf->function,
 		.file = kf->file,
 		.line = kf->line,
-		.cls = kf->cls,
+		.label = kf->label,
 		.thread = thread == NO_THREAD ? NULL
 			  : profile__frame(m->prof, thread)->label,
 	};

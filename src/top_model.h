@@ -29,7 +29,8 @@ struct top_row {
 	const char *file;         /* shortened when sys.path is known */
 	int line;                 /* 0 when aggregated by function */
 	const char *thread;       /* the thread frame's label, or NULL */
-	enum prof_class cls;      /* PROF_NATIVE: file is the module */
+	const char *label;        /* "function (file:line)", or "function
+				   * [module]" for a native frame */
 	uint64_t own, total;      /* since the start (or reset) */
 	uint64_t own_cur, total_cur;  /* since the last mark */
 };

@@ -185,10 +185,8 @@ static void print_text(struct py_proc *pp, const struct gil_opts *o,
 		const struct top_row *row = &r->top[i];
 
 		printf("  %5.1f%%  ", pct(row->own, r->top_samples));
-		text_out__put(stdout, row->function);
-		printf(" (");
-		text_out__put(stdout, row->file);
-		printf(":%d)\n", row->line);
+		text_out__put(stdout, row->label);
+		printf("\n");
 	}
 }
 

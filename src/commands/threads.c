@@ -19,6 +19,7 @@
 #include "../opts.h"
 #include "../proc_task.h"
 #include "../py_thread.h"
+#include "../rec_clock.h"
 #include "../sys_names.h"
 #include "../text_out.h"
 #include "commands.h"
@@ -403,22 +404,19 @@ static int show(struct py_proc *pp, struct view *v,
 {
 	struct py_snapshot s;
 	uint64_t t0, t1;
-	struct timespec ts;
 	int ret;
 
 	ret = os_begin(v, pp->pid);
 	if (ret)
 		return ret;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	t0 = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	t0 = rec_clock__now();
 	/* Threads seen before carry their ticks from the last window's end:
 	 * time the window from there too (os_begin reads only new ones). */
 	if (!first && v->t_end)
 		t0 = v->t_end;
 	if (live_sleep(first || !o->watch ? CPU_WINDOW : o->watch))
 		return -EINTR;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	t1 = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	t1 = rec_clock__now();
 	os_end(v, pp->pid);
 	v->t_end = t1;
 	v->window = (double)(t1 - t0) / 1e9;

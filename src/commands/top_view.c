@@ -88,27 +88,16 @@ void top_view__titles(const struct top_state *s, char *buf, size_t len)
 void top_view__row(const struct top_state *s, const struct top_row *r,
 		   char *buf, size_t len)
 {
-	char fn[256], file[512], thr[320] = "";
+	char label[768], thr[320] = "";
 	double period = top_view__period(s);
-	int n;
 
-	escaped(r->function, fn, sizeof(fn));
-	escaped(r->file, file, sizeof(file));
+	escaped(r->label, label, sizeof(label));
 	if (r->thread)
 		escaped(r->thread, thr, sizeof(thr));
-	n = snprintf(buf, len, "%6.1f%% %6.1f%% %8.2fs %8.2fs  %s%s%s %s%s",
-		     pct(r->own_cur, s->rounds_shown), pct(r->total_cur, s->rounds_shown),
-		     (double)r->own * period, (double)r->total * period, thr,
-		     r->thread ? ": " : "", fn,
-		     r->cls == PROF_NATIVE ? "[" : "(", file);
-	if (n < 0 || (size_t)n >= len)
-		return;
-	if (r->cls == PROF_NATIVE)
-		snprintf(buf + n, len - (size_t)n, "]");
-	else if (r->line > 0)
-		snprintf(buf + n, len - (size_t)n, ":%d)", r->line);
-	else
-		snprintf(buf + n, len - (size_t)n, ")");
+	snprintf(buf, len, "%6.1f%% %6.1f%% %8.2fs %8.2fs  %s%s%s",
+		 pct(r->own_cur, s->rounds_shown), pct(r->total_cur, s->rounds_shown),
+		 (double)r->own * period, (double)r->total * period, thr,
+		 r->thread ? ": " : "", label);
 }
 
 void top_view__print(FILE *f, struct top_state *s, size_t max)

@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 
+import live_util
 from live_util import fail, finish, peeka
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures",
@@ -63,24 +64,8 @@ def norm(name):
     return name.lstrip("_") or name
 
 
-class Fixture:
-    def __init__(self, launcher, *args):
-        self.p = subprocess.Popen([launcher, FIXTURE, "--timeout", "120"] +
-                                  list(args),
-                                  stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
-        line = self.p.stdout.readline()
-        if self.p.stdout.readline().strip() != "READY":
-            self.p.kill()
-            raise SystemExit("fixture did not start: %r %s" % (
-                line, self.p.stderr.read()))
-        self.truth = json.loads(line)
-        self.pid = self.p.pid
-
-    def kill(self):
-        if self.p.poll() is None:
-            self.p.kill()
-        self.p.wait()
+def Fixture(launcher, *args):
+    return live_util.Fixture(launcher, *args, script=FIXTURE)
 
 
 def threads_by_name(doc):

@@ -26,18 +26,21 @@ def finish():
 
 
 class Fixture:
-    """The fixture in MODE; .truth is its JSON line, .pid its pid."""
+    """A fixture that prints a JSON truth line, then READY: live_fixture.py
+    in MODE (with ARGS), or the script @script.  .truth is the JSON line,
+    .pid its pid."""
 
-    def __init__(self, launcher, mode, *args):
-        self.p = subprocess.Popen([launcher, FIXTURE, mode, "--timeout", "120"]
+    def __init__(self, launcher, *args, script=FIXTURE):
+        self.p = subprocess.Popen([launcher, script, "--timeout", "120"]
                                   + list(args), stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         line = self.p.stdout.readline()
         ready = self.p.stdout.readline()
         if ready.strip() != "READY":
             self.kill()
-            raise SystemExit("fixture %s did not start: %r %r %s" % (
-                mode, line, ready, self.p.stderr.read()))
+            raise SystemExit("fixture %s %s did not start: %r %r %s" % (
+                os.path.basename(script), args, line, ready,
+                self.p.stderr.read()))
         self.truth = json.loads(line)
         self.pid = self.p.pid
 
