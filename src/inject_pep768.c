@@ -148,3 +148,13 @@ int inject_pep768__request(struct py_proc *pp, uint64_t tstate,
 			 peeka_strerror(ret));
 	return ret;
 }
+
+int inject_pep768__cancel(struct py_proc *pp, uint64_t tstate)
+{
+	struct pep768 o;
+	int32_t zero = 0;
+	int ret = offsets(pp, &o);
+
+	return ret ? ret : write_remote(pp->pid, tstate + o.support + o.pending,
+					&zero, sizeof(zero));
+}

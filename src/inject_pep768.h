@@ -29,4 +29,11 @@ int inject_pep768__enabled(struct py_proc *pp, char *why, size_t len);
 int inject_pep768__request(struct py_proc *pp, uint64_t tstate,
 			   const char *path, char *err, size_t errlen);
 
+/*
+ * Withdraw a request to the thread state at @tstate that has not run yet
+ * (its pending flag back to 0; the eval-breaker bit is harmless).  0 or
+ * an error.
+ */
+int inject_pep768__cancel(struct py_proc *pp, uint64_t tstate);
+
 #endif

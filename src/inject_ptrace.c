@@ -52,6 +52,14 @@ struct call {
 	size_t errlen;
 };
 
+void (*inject__step_hook)(const char *step);
+
+static void step(const char *name)
+{
+	if (inject__step_hook)
+		inject__step_hook(name);
+}
+
 static int fail(struct call *c, int ret, const char *msg)
 {
 	snprintf(c->err, c->errlen, "%s", msg);
@@ -218,6 +226,7 @@ static int run_until(struct call *c, int resume_req, int want)
 
 	if (ptrace(resume_req, c->tid, 0, 0))
 		return -errno;
+	step(resume_req == PTRACE_SINGLESTEP ? "syscall" : "call");
 	for (;;) {
 		struct user_regs_struct r;
 		int st, sig;
@@ -350,6 +359,7 @@ static int restore(struct call *c)
 	 * handler: restart the call itself instead. */
 	if (c->ndeferred && (long long)r.rax == -ERESTART_RESTARTBLOCK)
 		r.rax = (unsigned long long)-ERESTARTNOINTR;
+	step("restore");
 	if (ptrace(PTRACE_SETREGS, c->tid, 0, &r))
 		ret = -errno;
 	if (ptrace(PTRACE_SETREGSET, c->tid, (void *)NT_X86_XSTATE, &iov) && !ret)
@@ -426,6 +436,7 @@ int inject__run(struct py_proc *pp, const struct inject_syms *s, int tid,
 			 peeka_strerror(ret));
 		goto out;
 	}
+	step("stopped");
 	ret = save(c);
 	if (ret) {
 		snprintf(err, errlen, "cannot save thread %d's registers: %s", tid,
@@ -433,6 +444,7 @@ int inject__run(struct py_proc *pp, const struct inject_syms *s, int tid,
 		proc_stop__resume(tid);
 		goto out;
 	}
+	step("saved");
 	ret = do_calls(c, s, way, code, rc);
 	if (ret && !err[0])
 		snprintf(err, errlen, "%s",

@@ -60,4 +60,11 @@ int inject__run(struct py_proc *pp, const struct inject_syms *s, int tid,
 		enum inject_way way, const char *code, int *rc, char *err,
 		size_t errlen);
 
+/*
+ * Called (when set) at each step of inject__run with its name: "stopped",
+ * "saved", "syscall" (the remote mmap runs), "call" (a remote call runs),
+ * "restore".  For tests that kill peeka at each step.
+ */
+extern void (*inject__step_hook)(const char *step);
+
 #endif

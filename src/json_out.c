@@ -117,6 +117,12 @@ void json_out__int(struct json_out *j, int64_t v)
 	fprintf(j->f, "%" PRId64, v);
 }
 
+void json_out__number_text(struct json_out *j, const char *token)
+{
+	value_prefix(j);
+	fputs(token, j->f);
+}
+
 void json_out__uint(struct json_out *j, uint64_t v)
 {
 	value_prefix(j);

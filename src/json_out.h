@@ -29,6 +29,8 @@ void json_out__key(struct json_out *j, const char *key);
 void json_out__string(struct json_out *j, const char *s);
 void json_out__int(struct json_out *j, int64_t v);
 void json_out__uint(struct json_out *j, uint64_t v);
+/* A number already in JSON form (a token json_in kept), written as is. */
+void json_out__number_text(struct json_out *j, const char *token);
 /* A finite number, shortest form with 9 significant digits. */
 void json_out__double(struct json_out *j, double v);
 void json_out__bool(struct json_out *j, bool v);

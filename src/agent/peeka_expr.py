@@ -178,6 +178,28 @@ def compile_condition(source):
     return Condition(source, tree)
 
 
+def check_constants(condition):
+    """Refuse @condition (ExprError) when a part of it that uses none of
+    NAMES cannot be computed within the bounds ('a' * 10 ** 9,
+    10 ** 10 ** 10, 1 / 0): each such part is evaluated once, now, so the
+    command fails before any hook is installed."""
+    for node in _constant_parts(condition.tree.body):
+        Condition(condition.source, ast.Expression(body=node)).evaluate({})
+
+
+def _constant_parts(node):
+    uses_names = any(isinstance(n, ast.Name) and n.id in NAMES
+                     for n in ast.walk(node))
+    if isinstance(node, ast.expr) and not isinstance(node, ast.Slice) \
+            and not uses_names:
+        if not isinstance(node, (ast.Constant, ast.Name)):
+            yield node
+        return
+    for child in ast.iter_child_nodes(node):
+        for part in _constant_parts(child):
+            yield part
+
+
 def _static_attr(obj, name):
     """obj.name found without running code: the instance's __dict__ or
     slots, else a plain (non-descriptor) attribute of its class."""

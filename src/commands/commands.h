@@ -51,6 +51,10 @@ int cmd_diff(int argc, char **argv);
 int cmd_gil(int argc, char **argv);
 int cmd_threads(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_reset(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
 
 /*
  * Open @pid for reading, printing one error line (and hints) on failure

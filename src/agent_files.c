@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The agent's private directory inside the target's mount namespace. */
+#include "agent_files.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "errors.h"
+
+static const char *const agent_py[] = {
+	"peeka_agent.py", "peeka_proto.py", "peeka_expr.py",
+};
+
+/* Everything that may be in the directory, for removal. */
+static const char *const known[] = {
+	"peeka_agent.py", "peeka_proto.py", "peeka_expr.py", "boot.py",
+	"agent.sock", "agent.error",
+};
+
+int agent_files__owner(int pid, struct agent_owner *o)
+{
+	char path[64], line[256];
+	FILE *f;
+	int have = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->pid = pid;
+	o->nspid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long a;
+
+		if (!strncmp(line, "Uid:", 4) && sscanf(line + 4, "%lu", &a) == 1) {
+			o->uid = (uid_t)a;
+			have |= 1;
+		} else if (!strncmp(line, "Gid:", 4) &&
+			   sscanf(line + 4, "%lu", &a) == 1) {
+			o->gid = (gid_t)a;
+			have |= 2;
+		} else if (!strncmp(line, "NSpid:", 6)) {
+			/* The last field: the pid in the innermost namespace. */
+			char *p = line + 6, *end;
+
+			for (;;) {
+				long v = strtol(p, &end, 10);
+
+				if (end == p)
+					break;
+				o->nspid = (int)v;
+				p = end;
+			}
+		}
+	}
+	fclose(f);
+	return have == 3 ? 0 : -EIO;
+}
+
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
+int agent_files__source(char *buf, size_t len)
+{
+	const char *env = getenv("PEEKA_AGENT_DIR");
+	char exe[PATH_MAX], *slash;
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		return is_dir(buf) ? 0 : -ENOENT;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return -ENOENT;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return -ENOENT;
+	*slash = '\0';
+	snprintf(buf, len, "%s/../share/peeka/agent", exe);
+	if (is_dir(buf))
+		return 0;
+	snprintf(buf, len, "%s/src/agent", exe);
+	return is_dir(buf) ? 0 : -ENOENT;
+}
+
+/* Write @len bytes to a new file at @path, 0600, owned by @o. */
+static int write_new(const struct agent_owner *o, const char *path,
+		     const char *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		      0600);
+	size_t off = 0;
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (!ret && fchown(fd, o->uid, o->gid) && geteuid() == 0)
+		ret = -errno;
+	if (close(fd) && !ret)
+		ret = -errno;
+	if (ret)
+		unlink(path);
+	return ret;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+
+	if (!f)
+		return NULL;
+	for (;;) {
+		if (n + 4096 > cap) {
+			char *nb = realloc(buf, cap = cap ? cap * 2 : 65536);
+
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+		}
+		size_t r = fread(buf + n, 1, cap - n, f);
+
+		n += r;
+		if (r == 0)
+			break;
+	}
+	fclose(f);
+	buf[n] = '\0';  /* the loop always leaves room */
+	*len = n;
+	return buf;
+}
+
+static void set_paths(const struct agent_owner *o, struct agent_dir *d,
+		      const char *name)
+{
+	snprintf(d->target, sizeof(d->target), "/tmp/%.64s", name);
+	snprintf(d->host, sizeof(d->host), "/proc/%d/root/tmp/%.64s", o->pid,
+		 name);
+	snprintf(d->sock, sizeof(d->sock), "/proc/%d/root/tmp/%.64s/agent.sock",
+		 o->pid, name);
+}
+
+int agent_files__create(const struct agent_owner *o, const char *src,
+			struct agent_dir *d, char *err, size_t errlen)
+{
+	unsigned char rnd[8];
+	char name[64], path[PATH_MAX + 64];
+	int ret;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return snprintf(err, errlen, "no random bytes: %s",
+				strerror(errno)), -EIO;
+	snprintf(name, sizeof(name), "peeka-%d-%02x%02x%02x%02x%02x%02x%02x%02x",
+		 o->nspid, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5],
+		 rnd[6], rnd[7]);
+	set_paths(o, d, name);
+	if (mkdir(d->host, 0700)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot create %s in the target's file system: %s",
+			 d->target, peeka_strerror(ret));
+		return ret;
+	}
+	if (chown(d->host, o->uid, o->gid) && geteuid() == 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot give %s to uid %u: %s", d->target,
+			 (unsigned)o->uid, peeka_strerror(ret));
+		rmdir(d->host);
+		return ret;
+	}
+	for (size_t i = 0; i < sizeof(agent_py) / sizeof(agent_py[0]); i++) {
+		size_t len = 0;
+		char *data;
+
+		snprintf(path, sizeof(path), "%s/%s", src, agent_py[i]);
+		data = slurp(path, &len);
+		if (!data) {
+			ret = -errno ? -errno : -EIO;
+			snprintf(err, errlen, "cannot read the agent file %s: %s",
+				 path, peeka_strerror(ret));
+			agent_files__remove(d);
+			return ret;
+		}
+		snprintf(path, sizeof(path), "%s/%s", d->host, agent_py[i]);
+		ret = write_new(o, path, data, len);
+		free(data);
+		if (ret) {
+			snprintf(err, errlen, "cannot write %s/%s: %s", d->target,
+				 agent_py[i], peeka_strerror(ret));
+			agent_files__remove(d);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int agent_files__write(const struct agent_owner *o, const struct agent_dir *d,
+		       const char *name, const char *text, char *target_path,
+		       size_t len)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/%s", d->host, name);
+	snprintf(target_path, len, "%s/%s", d->target, name);
+	return write_new(o, path, text, strlen(text));
+}
+
+void agent_files__unlink(const struct agent_dir *d, const char *name)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/%s", d->host, name);
+	unlink(path);
+}
+
+void agent_files__remove(const struct agent_dir *d)
+{
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		agent_files__unlink(d, known[i]);
+	rmdir(d->host);
+}
+
+struct found {
+	struct agent_dir d;
+	time_t mtime;
+};
+
+static int newest_first(const void *a, const void *b)
+{
+	const struct found *x = a, *y = b;
+
+	return (y->mtime > x->mtime) - (y->mtime < x->mtime);
+}
+
+size_t agent_files__find(const struct agent_owner *o, struct agent_dir *out,
+			 size_t cap)
+{
+	char tmp[96], prefix[48];
+	struct found f[AGENT_FILES_MAX];
+	struct dirent *e;
+	size_t n = 0, plen;
+	DIR *dir;
+
+	snprintf(tmp, sizeof(tmp), "/proc/%d/root/tmp", o->pid);
+	plen = (size_t)snprintf(prefix, sizeof(prefix), "peeka-%d-", o->nspid);
+	dir = opendir(tmp);
+	if (!dir)
+		return 0;
+	while ((e = readdir(dir)) && n < AGENT_FILES_MAX) {
+		struct stat st;
+
+		if (strncmp(e->d_name, prefix, plen) ||
+		    strlen(e->d_name) != plen + 16)
+			continue;
+		set_paths(o, &f[n].d, e->d_name);
+		if (lstat(f[n].d.host, &st) || !S_ISDIR(st.st_mode) ||
+		    st.st_uid != o->uid || (st.st_mode & 07777) != 0700)
+			continue;
+		f[n].mtime = st.st_mtime;
+		n++;
+	}
+	closedir(dir);
+	qsort(f, n, sizeof(f[0]), newest_first);
+	if (n > cap)
+		n = cap;
+	for (size_t i = 0; i < n; i++)
+		out[i] = f[i].d;
+	return n;
+}
+
+bool agent_files__error(const struct agent_dir *d, char *buf, size_t len)
+{
+	char path[PATH_MAX + 64], *data, *line, *last = NULL;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/agent.error", d->host);
+	data = slurp(path, &n);
+	if (!data)
+		return false;
+	/* A traceback: its last non-empty line says what happened. */
+	for (line = strtok(data, "\n"); line; line = strtok(NULL, "\n"))
+		if (*line)
+			last = line;
+	snprintf(buf, len, "%s", last ? last : "(no details)");
+	free(data);
+	return true;
+}
