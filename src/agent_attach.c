@@ -17,6 +17,7 @@
 #include "errors.h"
 #include "inject_pep768.h"
 #include "inject_ptrace.h"
+#include "log.h"
 #include "proc_task.h"
 #include "py_gil.h"
 #include "py_thread.h"
@@ -167,13 +168,18 @@ static bool main_blocked(int pid, const struct py_gil *g)
 	for (int i = 0; i < 4; i++) {
 		if (i)
 			usleep(20000);
-		if (!in_blocking_call(pid, pid, g, &sc))
+		if (!in_blocking_call(pid, pid, g, &sc)) {
+			log_debug("pid %d: main thread not in a blocking call (%d %ld)",
+				  pid, sc.state, sc.nr);
 			return false;
+		}
 		if (!i)
 			first = sc;
 		else if (sc.nr != first.nr)
 			return false;
 	}
+	log_info("pid %d: the main thread stays in %s: its blocking call is not returning",
+		 pid, sys_names__get(first.nr) ? sys_names__get(first.nr) : "a system call");
 	return before >= 0 && switches(pid, pid) == before;
 }
 
@@ -225,8 +231,13 @@ static int wait_agent(const struct agent_attach_opts *o,
 	}
 }
 
-/* The thread states to ask on 3.14: the main thread's, or when it is
- * blocked in a system call, the GIL holder's (or running threads'). */
+/*
+ * The thread states to ask on 3.14: the main thread's; or, when it is
+ * blocked in a system call, every thread's: whichever runs bytecode first
+ * starts the agent (the bootstrap runs once; the others are withdrawn).
+ * A GIL holder seen by sampling may sleep just after, so asking it alone
+ * is not enough.
+ */
 static size_t pep768_targets(struct py_proc *pp, const struct py_gil *g,
 			     uint64_t *ts, size_t cap)
 {
@@ -234,28 +245,12 @@ static size_t pep768_targets(struct py_proc *pp, const struct py_gil *g,
 	size_t n = 0;
 	bool blocked = main_blocked(pp->pid, g);
 
-	for (int round = 0; round < 10 && !n; round++) {
-		if (round)
-			usleep(20000);
-		if (py_snapshot__take(pp, &snap, 0))
-			continue;
-		for (size_t i = 0; i < snap.n && n < cap; i++) {
-			const struct py_thread *t = &snap.threads[i];
-
-			if (!blocked && t->native_id == pp->pid)
-				ts[n++] = t->tstate;
-			else if (blocked && t->gil && t->native_id != pp->pid)
-				ts[n++] = t->tstate;
-		}
-		/* No holder seen: threads on a CPU, then everyone. */
-		for (size_t i = 0; blocked && !n && round == 9 && i < snap.n; i++)
-			if (snap.threads[i].os_state == 'R' && n < cap)
-				ts[n++] = snap.threads[i].tstate;
-		for (size_t i = 0; blocked && !n && round == 9 && i < snap.n; i++)
-			if (n < cap)
-				ts[n++] = snap.threads[i].tstate;
-		py_snapshot__release(&snap);
-	}
+	if (py_snapshot__take_settled(pp, &snap, 0, 5))
+		return 0;
+	/* threads[0] is the main thread. */
+	for (size_t i = 0; i < snap.n && n < cap && (blocked || !i); i++)
+		ts[n++] = snap.threads[i].tstate;
+	py_snapshot__release(&snap);
 	return n;
 }
 
@@ -283,6 +278,8 @@ static int via_pep768(struct py_proc *pp, const struct agent_attach_opts *o,
 		return snprintf(err, errlen, "process %d has no Python thread to ask",
 				pp->pid), -ESRCH;
 	for (size_t i = 0; i < n; i++) {
+		log_info("pid %d: PEP 768 request to thread state %#llx (%zu of %zu)",
+			 pp->pid, (unsigned long long)ts[i], i + 1, n);
 		ret = inject_pep768__request(pp, ts[i], path, err, errlen);
 		if (ret) {
 			for (size_t k = 0; k < i; k++)
@@ -533,7 +530,7 @@ int agent_attach__attach(struct py_proc *pp, const struct agent_attach_opts *o,
 	ret = agent_files__create(&s->owner, src, &s->dir, err, errlen);
 	if (ret)
 		return ret;
-	ret = pep == 1 ? via_pep768(pp, o, s, c, g, err, errlen)
+	ret = pep == 1 && !o->force_ptrace ? via_pep768(pp, o, s, c, g, err, errlen)
 		       : via_ptrace(pp, o, s, c, g, err, errlen);
 	if (ret) {
 		agent_files__remove(&s->dir);

@@ -7,15 +7,17 @@
 #include <string.h>
 
 /*
- * Runs in a fresh globals dict (exec), so its names go nowhere.  %s are
- * the directory (three times), the method; %.3f the deadline.  Written
+ * Runs in a fresh globals dict (exec), so its names go nowhere.  The
+ * marker is set with dict.setdefault, one atomic step, so two threads
+ * running it at once start one agent.  Formats: the directory, the
+ * method, the deadline, the directory again.  Written
  * with \n escapes because it travels inside one Python string literal.
  */
 static const char body[] =
 	"try:\\n"
 	" import sys,time\\n"
-	" if time.time()<%.3f and getattr(sys,'_peeka_agent',None) is None:\\n"
-	"  sys._peeka_agent={'dir':'%s','state':'starting','method':'%s'}\\n"
+	" mark={'dir':'%s','state':'starting','method':'%s'}\\n"
+	" if time.time()<%.3f and sys.__dict__.setdefault('_peeka_agent',mark) is mark:\\n"
 	"  import _thread\\n"
 	"  start=_thread.start_new_thread\\n"
 	"  try:\\n"
@@ -66,7 +68,7 @@ int agent_boot__source(char *buf, size_t len, const char *dir,
 
 	if (!safe(dir) || !safe(method))
 		return -EINVAL;
-	n = snprintf(inner, sizeof(inner), body, deadline, dir, method, dir);
+	n = snprintf(inner, sizeof(inner), body, dir, method, deadline, dir);
 	if (n < 0 || (size_t)n >= sizeof(inner))
 		return -ENAMETOOLONG;
 	n = snprintf(buf, len,

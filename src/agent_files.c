@@ -243,8 +243,26 @@ void agent_files__unlink(const struct agent_dir *d, const char *name)
 
 void agent_files__remove(const struct agent_dir *d)
 {
+	char cache[PATH_MAX + 64];
+	struct dirent *e;
+	DIR *dir;
+
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		agent_files__unlink(d, known[i]);
+	/* The bytecode Python cached for the agent's modules. */
+	snprintf(cache, sizeof(cache), "%s/__pycache__", d->host);
+	dir = opendir(cache);
+	while (dir && (e = readdir(dir))) {
+		char path[PATH_MAX + 384];
+
+		if (strncmp(e->d_name, "peeka_", 6))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", cache, e->d_name);
+		unlink(path);
+	}
+	if (dir)
+		closedir(dir);
+	rmdir(cache);
 	rmdir(d->host);
 }
 

@@ -60,6 +60,21 @@ static void step(const char *name)
 		inject__step_hook(name);
 }
 
+/* peeka itself runs under a seccomp filter (Seccomp: 2). */
+static bool seccomp_filtered(void)
+{
+	char line[128];
+	bool on = false;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Seccomp:", 8))
+			on = strtol(line + 8, NULL, 10) == 2;
+	if (f)
+		fclose(f);
+	return on;
+}
+
 static int fail(struct call *c, int ret, const char *msg)
 {
 	snprintf(c->err, c->errlen, "%s", msg);
@@ -430,12 +445,24 @@ int inject__run(struct py_proc *pp, const struct inject_syms *s, int tid,
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGPIPE);
 	sigprocmask(SIG_BLOCK, &block, &old);
-	ret = proc_stop__stop(tid);
-	if (ret) {
+	/* A thread in the middle of something may take longer than one
+	 * bounded stop: try a few times. */
+	for (int i = 0; i < 5; i++) {
+		ret = proc_stop__stop(tid);
+		if (ret != -EAGAIN)
+			break;
+		usleep(20000);
+	}
+	if (ret == -EPERM && seccomp_filtered())
+		snprintf(err, errlen, "ptrace is forbidden here: peeka runs under a seccomp filter (a container's default profile?) that refuses it; allow ptrace (e.g. docker --cap-add=SYS_PTRACE, or a seccomp profile with ptrace)");
+	else if (ret == -EPERM)
+		snprintf(err, errlen, "ptrace refused for thread %d (permission denied): peeka needs the target's uid and Yama ptrace_scope 0, or CAP_SYS_PTRACE",
+			 tid);
+	else if (ret)
 		snprintf(err, errlen, "cannot stop thread %d: %s", tid,
 			 peeka_strerror(ret));
+	if (ret)
 		goto out;
-	}
 	step("stopped");
 	ret = save(c);
 	if (ret) {

@@ -1,14 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The Python side of the agent, under every test interpreter: its
- * condition language (tests/agent/test_expr.py: what it allows, what it
- * refuses before running, and the bounds it keeps when it runs) and its
- * channel (tests/agent/test_proto.py: framing, private socket, and
- * another user turned away).
+ * The agent, under every test interpreter.  Its Python side in-process:
+ * the condition language (tests/agent/test_expr.py: what it allows, what
+ * it refuses before running, the bounds it keeps), the channel
+ * (test_proto.py: framing, private socket, another user turned away) and
+ * the agent itself (test_agent.py: commands, hooks, rendering, restore).
+ * And end to end against a live fixture with the CLI
+ * (tests/integration/check_attach.py): attach by every method, watch,
+ * reset, detach, the main thread blocked, another user, and peeka
+ * SIGKILLed at each step of an injection, 50 times.
  */
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -47,6 +54,135 @@ START_TEST(test_channel)
 }
 END_TEST
 
+START_TEST(test_agent_server)
+{
+	run_python_tests(_i, "tests/agent/test_agent.py");
+}
+END_TEST
+
+static void attach_script(const struct tu_interp *in, const char *what)
+{
+	char cmd[4096];
+
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/bin/python3 tests/integration/check_attach.py '%s' '%s' %s %s",
+		 tu_peeka(), in->launcher, in->minor, what);
+	free(tu_run_expect(cmd, 0));
+	tu_record_exercised(in);
+}
+
+START_TEST(test_attach_watch_detach)
+{
+	attach_script(tu_interp_at(_i), "all");
+}
+END_TEST
+
+START_TEST(test_killed_mid_injection)
+{
+	attach_script(tu_interp_at(_i), "kill");
+}
+END_TEST
+
+/* Bad input to the agent commands: one error line, the right status. */
+static const struct {
+	const char *args, *needle;
+	int rc;
+} usage_cases[] = {
+	{ "attach", "missing PID", 2 },
+	{ "attach abc", "invalid PID 'abc'", 2 },
+	{ "attach 12 --pid 13", "two different pids", 2 },
+	{ "attach 12 --timeout 0", "invalid --timeout", 2 },
+	{ "watch", "missing PATTERN", 2 },
+	{ "watch .f", "invalid PATTERN", 2 },
+	{ "watch m.f -n 0", "invalid -n 0", 2 },
+	{ "watch m.f -x 9", "invalid -x 9", 2 },
+	{ "watch m.f c1 --condition c2", "two conditions", 2 },
+	{ "detach extra", "unexpected argument 'extra'", 2 },
+	{ "reset a b", "", 2 },
+};
+
+START_TEST(test_usage)
+{
+	tu_expect_error(usage_cases[_i].args, usage_cases[_i].rc,
+			usage_cases[_i].needle);
+}
+END_TEST
+
+static int dead_pid(void)
+{
+	pid_t p = fork();
+
+	if (p == 0)
+		_exit(0);
+	waitpid(p, NULL, 0);
+	return (int)p;
+}
+
+START_TEST(test_bad_targets)
+{
+	char *sh[] = { "/bin/sh", "-c", "echo READY; exec sleep 60", NULL };
+	static const char *const cmds[] = { "attach", "watch m.f --pid",
+					    "reset --pid", "detach --pid" };
+	char state[PATH_MAX], args[128];
+	struct tu_child c;
+	int dead = dead_pid();
+
+	/* No current target recorded. */
+	ck_assert_int_eq(tu_spawn_ready(&c, sh, 10), 0);
+	snprintf(state, sizeof(state), "%s/state", c.dir);
+	setenv("PEEKA_STATE_DIR", state, 1);
+	tu_expect_error("watch m.f", 1, "no target");
+	tu_expect_error("reset", 1, "no target");
+	tu_expect_error("detach", 1, "no target");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		snprintf(args, sizeof(args), "%s %d", cmds[i], dead);
+		tu_expect_error(args, 1, "no process with pid");
+	}
+	/* Not Python: attach says so; the others find no agent. */
+	snprintf(args, sizeof(args), "attach %d", c.pid);
+	tu_expect_error(args, 1, "is not a CPython process");
+	snprintf(args, sizeof(args), "watch m.f --pid %d", c.pid);
+	tu_expect_error(args, 1, "no peeka agent runs in process");
+	tu_child_kill(&c);
+}
+END_TEST
+
+/* A Python target without an agent, and one stopped by job control. */
+START_TEST(test_python_without_agent)
+{
+	const struct tu_interp *in = tu_interp_at(0);
+	char *argv[] = { (char *)in->launcher, "-c",
+			 "import time; print('READY', flush=True); time.sleep(60)",
+			 NULL };
+	char state[PATH_MAX], args[128], path[PATH_MAX + 64];
+	struct tu_child c;
+
+	ck_assert_int_eq(tu_spawn_ready(&c, argv, 60), 0);
+	snprintf(state, sizeof(state), "%s/state", c.dir);
+	setenv("PEEKA_STATE_DIR", state, 1);
+	snprintf(args, sizeof(args), "watch m.f --pid %d", c.pid);
+	tu_expect_error(args, 1, "no peeka agent runs in process");
+	snprintf(args, sizeof(args), "detach --pid %d", c.pid);
+	tu_expect_error(args, 1, "no peeka agent runs in process");
+	kill(c.pid, SIGSTOP);
+	snprintf(args, sizeof(args), "attach %d", c.pid);
+	tu_expect_error(args, 1, "is stopped");
+	kill(c.pid, SIGCONT);
+	/* Nothing was left in its /tmp. */
+	snprintf(path, sizeof(path), "/proc/%d/root/tmp", c.pid);
+	{
+		char cmd[PATH_MAX + 128], *out;
+
+		snprintf(cmd, sizeof(cmd), "ls %s | grep -c '^peeka-%d-' || true",
+			 path, c.pid);
+		out = tu_run_expect(cmd, 0);
+		ck_assert_msg(out && atoi(out) == 0, "left: %s", out);
+		free(out);
+	}
+	tu_child_kill(&c);
+}
+END_TEST
+
 Suite *agent_suite(void)
 {
 	Suite *s = suite_create("agent");
@@ -58,6 +194,20 @@ Suite *agent_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_expr_language, 0, n);
 	tcase_add_loop_test(tc, test_channel, 0, n);
+	tcase_add_loop_test(tc, test_agent_server, 0, n);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("bad input");
+	tcase_add_loop_test(tc, test_usage, 0,
+			    sizeof(usage_cases) / sizeof(usage_cases[0]));
+	tcase_add_test(tc, test_bad_targets);
+	if (n)
+		tcase_add_test(tc, test_python_without_agent);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("cli");
+	tcase_set_tags(tc, "integration");
+	tcase_set_timeout(tc, 300);
+	tcase_add_loop_test(tc, test_attach_watch_detach, 0, n);
+	tcase_add_loop_test(tc, test_killed_mid_injection, 0, n);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -73,9 +73,11 @@ START_TEST(test_permission_denied)
 {
 	char *argv[] = { "/bin/sh", "-c", "echo READY; exec sleep 60", NULL };
 	static char cmd[6 * PATH_MAX + 256];
+	static const char *const verbs[] = { "dump --pid", "attach" };
 	char *out, *err;
 	struct tu_child c;
 	int rc, target;
+	const char *verb = verbs[_i];
 
 	if (geteuid() == 0) {
 		ck_assert_int_eq(tu_spawn_ready(&c, argv, 10), 0);
@@ -84,13 +86,13 @@ START_TEST(test_permission_denied)
 		snprintf(cmd, sizeof(cmd),
 			 "cp '%s' '%s/peeka' && chmod 755 '%s' '%s/peeka' && "
 			 "setpriv --reuid=65534 --regid=65534 --clear-groups "
-			 "'%s/peeka' dump --pid %d",
-			 tu_peeka(), c.dir, c.dir, c.dir, c.dir, target);
+			 "'%s/peeka' %s %d",
+			 tu_peeka(), c.dir, c.dir, c.dir, c.dir, verb, target);
 	} else {
 		c.pid = 0;
 		c.dir[0] = '\0';
 		target = 1;
-		snprintf(cmd, sizeof(cmd), "%s dump --pid 1", tu_peeka());
+		snprintf(cmd, sizeof(cmd), "%s %s 1", tu_peeka(), verb);
 	}
 	rc = tu_run(cmd, 30, &out, &err);
 	ck_assert_msg(rc == 1, "exit %d: %s", rc, err);
@@ -264,7 +266,7 @@ Suite *bad_input_suite(void)
 	tcase_add_test(tc, test_not_python);
 	tcase_add_loop_test(tc, test_usage_errors, 0,
 			    sizeof(usage_cases) / sizeof(usage_cases[0]));
-	tcase_add_test(tc, test_permission_denied);
+	tcase_add_loop_test(tc, test_permission_denied, 0, 2);
 	tcase_add_test(tc, test_unsupported_forced_version);
 	tcase_add_loop_test(tc, test_unsupported_real_version, 0, nold);
 	for (int i = 0; i < n && nshared < 64; i++)

@@ -203,19 +203,21 @@ def _constant_parts(node):
 def _static_attr(obj, name):
     """obj.name found without running code: the instance's __dict__ or
     slots, else a plain (non-descriptor) attribute of its class."""
-    if isinstance(obj, OPAQUE):
+    # type(), not isinstance(): isinstance may read obj.__class__, which
+    # an object can make run code.
+    if issubclass(type(obj), OPAQUE):
         raise ExprError("cannot read attributes of a %s" % type(obj).__name__)
     try:
         d = object.__getattribute__(obj, "__dict__")
     except AttributeError:
         d = None
-    if isinstance(d, dict) and name in d:
+    if type(d) is dict and name in d:
         return d[name]
     for klass in type(obj).__mro__:
         kd = klass.__dict__
         if name in kd:
             v = kd[name]
-            if isinstance(v, types.MemberDescriptorType):   # __slots__
+            if type(v) is types.MemberDescriptorType:   # __slots__
                 try:
                     return v.__get__(obj, type(obj))
                 except AttributeError:

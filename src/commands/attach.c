@@ -76,7 +76,7 @@ static int parse(int argc, char **argv, struct attach_opts *o)
 	const struct opt_spec specs[] = {
 		{ "pid", 'p', OPT_PID, "PID", "the process (or give PID as the operand)", &o->pid },
 		{ "timeout", 't', OPT_STRING, "SECONDS", "how long to wait for the agent (default 5)", &timeout },
-		{ "force-ptrace", 0, OPT_FLAG, NULL, "3.14+: use ptrace when PEP 768 is disabled", &o->force_ptrace },
+		{ "force-ptrace", 0, OPT_FLAG, NULL, "3.14+: use ptrace instead of PEP 768 (needed when the target disabled it)", &o->force_ptrace },
 		{ "python-version", 0, OPT_PYVERSION, "X.Y",
 		  "use the layout of this CPython version instead of detecting it", o->version },
 		{ 0 },
@@ -168,7 +168,10 @@ int cmd_attach(int argc, char **argv)
 	ao.note = note;
 	ret = agent_attach__attach(&pp, &ao, &s, &c, err, sizeof(err));
 	if (ret) {
-		if (ret == -EPERM && strstr(err, "remote debugging"))
+		if (ret == -EPERM && strstr(err, "ptrace"))
+			error("%s", err), hint("see 'Permissions' in the README; as root: sysctl kernel.yama.ptrace_scope=0, or run peeka with CAP_SYS_PTRACE");
+		else if (ret == -EPERM || ret == -EBUSY || ret == -ETIMEDOUT ||
+			 ret == -EIO)
 			error("%s", err);
 		else
 			cmd_report_error(o.pid, ret, err);

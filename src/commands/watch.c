@@ -299,14 +299,14 @@ static void print_end(const struct watch_opts *o, const struct json_val *m)
 		return;
 	}
 	if (!strcmp(reason, "limit"))
-		fprintf(stderr, "peeka: %lld observations: the limit (-n %u) was reached; the hook is removed\n",
-			count, o->n);
+		fprintf(stderr, "peeka: %lld observation%s: the limit (-n %u) was reached; the hook is removed\n",
+			count, count == 1 ? "" : "s", o->n);
 	else
-		fprintf(stderr, "peeka: watch ended (%s) after %lld observations; the hook is removed\n",
-			reason, count);
+		fprintf(stderr, "peeka: watch ended (%s) after %lld observation%s; the hook is removed\n",
+			reason, count, count == 1 ? "" : "s");
 	if (dropped)
-		fprintf(stderr, "peeka: %lld observations were dropped (peeka read them too slowly)\n",
-			dropped);
+		fprintf(stderr, "peeka: %lld observation%s dropped (peeka read them too slowly)\n",
+			dropped, dropped == 1 ? " was" : "s were");
 }
 
 /* Stream until "end"; Ctrl-C asks the agent to stop.  CMD_* status. */

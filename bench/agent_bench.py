@@ -1,0 +1,79 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The measuring half of bench/agent.sh, for one interpreter:
+
+    agent_bench.py PEEKA LAUNCHER RUNS
+
+prints: attach_ms first_obs_ms base_ns watched_ns filtered_ns
+  attach_ms     wall time of `peeka attach` (median of RUNS, detached between)
+  first_obs_ms  from the start of `attach` to the first observation of a
+                `watch` started right after it
+  base_ns       ns per call of calls.py's f, no hook (median of batches)
+  watched_ns    the same while `watch __main__.f` reports every call
+                (observations beyond what peeka reads are dropped, bounded)
+  filtered_ns   the same with a condition that is never true
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+PEEKA, LAUNCHER, RUNS = sys.argv[1], sys.argv[2], int(sys.argv[3])
+HERE = os.path.dirname(os.path.abspath(__file__))
+ENV = dict(os.environ, PEEKA_STATE_DIR=tempfile.mkdtemp(prefix="peeka-b-"))
+
+
+def batches(p, k):
+    """The next k batch timings (ns/call), after skipping one."""
+    p.stdout.readline()
+    return [float(p.stdout.readline()) for _ in range(k)]
+
+
+def peeka(*args):
+    return subprocess.run([PEEKA] + list(args), capture_output=True,
+                          text=True, env=ENV, timeout=60)
+
+
+def main():
+    p = subprocess.Popen([LAUNCHER, os.path.join(HERE, "targets", "calls.py")],
+                         stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "READY"
+    pid = str(p.pid)
+    attach, first = [], []
+    try:
+        for _ in range(RUNS):
+            t0 = time.monotonic()
+            r = peeka("attach", pid)
+            t1 = time.monotonic()
+            w = peeka("watch", "__main__.f", "-n", "1", "--json")
+            t2 = time.monotonic()
+            if r.returncode or w.returncode or '"observation"' not in w.stdout:
+                raise SystemExit("attach/watch failed: %s %s" % (r.stderr,
+                                                                 w.stderr))
+            attach.append((t1 - t0) * 1000)
+            first.append((t2 - t0) * 1000)
+            peeka("detach")
+        base = batches(p, 3 * RUNS)
+        peeka("attach", pid)
+        res = {}
+        for name, extra in (("watched", []),
+                            ("filtered", ["--condition", "params[0] < 0"])):
+            w = subprocess.Popen([PEEKA, "watch", "__main__.f", "-n", "1000000",
+                                  "--json"] + extra, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, env=ENV)
+            time.sleep(0.5)
+            res[name] = batches(p, 3 * RUNS)
+            w.terminate()
+            w.wait()
+        peeka("detach")
+    finally:
+        p.kill()
+    print("%.1f %.1f %.1f %.1f %.1f" % (
+        statistics.median(attach), statistics.median(first),
+        statistics.median(base), statistics.median(res["watched"]),
+        statistics.median(res["filtered"])))
+
+
+main()
