@@ -176,7 +176,7 @@ START_TEST(test_python_without_agent)
 		snprintf(cmd, sizeof(cmd), "ls %s | grep -c '^peeka-%d-' || true",
 			 path, c.pid);
 		out = tu_run_expect(cmd, 0);
-		ck_assert_msg(out && atoi(out) == 0, "left: %s", out);
+		ck_assert_msg(out && strtol(out, NULL, 10) == 0, "left: %s", out);
 		free(out);
 	}
 	tu_child_kill(&c);
