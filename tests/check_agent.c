@@ -108,16 +108,6 @@ START_TEST(test_usage)
 }
 END_TEST
 
-static int dead_pid(void)
-{
-	pid_t p = fork();
-
-	if (p == 0)
-		_exit(0);
-	waitpid(p, NULL, 0);
-	return (int)p;
-}
-
 START_TEST(test_bad_targets)
 {
 	char *sh[] = { "/bin/sh", "-c", "echo READY; exec sleep 60", NULL };
@@ -125,7 +115,7 @@ START_TEST(test_bad_targets)
 					    "reset --pid", "detach --pid" };
 	char state[PATH_MAX], args[128];
 	struct tu_child c;
-	int dead = dead_pid();
+	int dead = tu_dead_pid();
 
 	/* No current target recorded. */
 	ck_assert_int_eq(tu_spawn_ready(&c, sh, 10), 0);

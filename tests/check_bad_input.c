@@ -16,24 +16,13 @@
 #include "test_util.h"
 #include "tests.h"
 
-/* Run "peeka ARGS" and check status and the single error line. */
-static int dead_pid(void)
-{
-	pid_t p = fork();
-
-	if (p == 0)
-		_exit(0);
-	waitpid(p, NULL, 0);
-	return (int)p;
-}
-
 START_TEST(test_no_such_process)
 {
 	char args[64];
 
-	snprintf(args, sizeof(args), "dump --pid %d", dead_pid());
+	snprintf(args, sizeof(args), "dump --pid %d", tu_dead_pid());
 	tu_expect_error(args, 1, "no process with pid");
-	snprintf(args, sizeof(args), "info --pid %d", dead_pid());
+	snprintf(args, sizeof(args), "info --pid %d", tu_dead_pid());
 	tu_expect_error(args, 1, "no process with pid");
 }
 END_TEST

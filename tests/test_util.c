@@ -315,3 +315,13 @@ void tu_expect_error(const char *args, int want_rc, const char *needle)
 	free(out);
 	free(err);
 }
+
+int tu_dead_pid(void)
+{
+	pid_t p = fork();
+
+	if (p == 0)
+		_exit(0);
+	waitpid(p, NULL, 0);
+	return (int)p;
+}

@@ -74,6 +74,9 @@ void tu_record_exercised(const struct tu_interp *i);
  */
 void tu_expect_error(const char *args, int want_rc, const char *needle);
 
+/* The pid of a process that has just exited (and been reaped). */
+int tu_dead_pid(void);
+
 /* The file that tu_record_exercised appends to. */
 const char *tu_exercised_path(void);
 

@@ -162,6 +162,29 @@ int agent_cmd__connect(int pid, struct agent_session *s, struct agent_conn *c)
 	return CMD_OK;
 }
 
+int agent_cmd__request(int given, const char *cmd, const char *args,
+		       int timeout_ms, struct agent_session *s, int *pid,
+		       struct json_val **reply)
+{
+	struct agent_conn c = { -1, 0 };
+	char err[768];
+	int status = agent_cmd__pid(given, pid), ret;
+
+	if (status)
+		return status;
+	status = agent_cmd__connect(*pid, s, &c);
+	if (status)
+		return status;
+	ret = agent_conn__call(&c, cmd, args, timeout_ms, reply, err,
+			       sizeof(err));
+	agent_conn__close(&c);
+	if (ret) {
+		error("%s in process %d: %s", cmd, *pid, err);
+		return CMD_FAILED;
+	}
+	return CMD_OK;
+}
+
 void agent_cmd__json(struct json_out *j, const struct json_val *v)
 {
 	switch (v->type) {

@@ -30,6 +30,15 @@ void agent_cmd__forget(int pid);
  */
 int agent_cmd__connect(int pid, struct agent_session *s, struct agent_conn *c);
 
+/*
+ * One request: the target (@given or the current one, into *pid),
+ * connect, send @cmd with @args, wait for the reply (*reply), close.
+ * CMD_OK, or CMD_FAILED after an error line.
+ */
+int agent_cmd__request(int given, const char *cmd, const char *args,
+		       int timeout_ms, struct agent_session *s, int *pid,
+		       struct json_val **reply);
+
 /* Write @v (a parsed frame, or part of one) with @j. */
 void agent_cmd__json(struct json_out *j, const struct json_val *v);
 

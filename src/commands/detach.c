@@ -37,17 +37,15 @@ static const struct opt_usage detach_usage = {
 
 int cmd_detach(int argc, char **argv)
 {
-	int given = 0, pid = 0, first, status, ret;
+	int given = 0, pid = 0, first, status;
 	const struct opt_spec specs[] = {
 		{ "pid", 'p', OPT_PID, "PID", "the process (default: the current target)", &given },
 		{ 0 },
 	};
 	enum opts_result r = opts_parse(&detach_usage, specs, argc, argv, &first);
 	struct agent_session s;
-	struct agent_conn c = { -1, 0 };
 	struct json_val *reply = NULL;
 	const struct json_val *data, *errs;
-	char err[768];
 	int waited = 0;
 
 	if (r != OPTS_OK)
@@ -55,19 +53,10 @@ int cmd_detach(int argc, char **argv)
 	if (first < argc)
 		return opts_usage_error(&detach_usage, "unexpected argument '%s'",
 					argv[first]), CMD_USAGE;
-	status = agent_cmd__pid(given, &pid);
+	status = agent_cmd__request(given, "detach", NULL, DETACH_TIMEOUT_MS, &s,
+				    &pid, &reply);
 	if (status)
 		return status;
-	status = agent_cmd__connect(pid, &s, &c);
-	if (status)
-		return status;
-	ret = agent_conn__call(&c, "detach", NULL, DETACH_TIMEOUT_MS, &reply, err,
-			       sizeof(err));
-	agent_conn__close(&c);
-	if (ret) {
-		error("detach from process %d: %s", pid, err);
-		return CMD_FAILED;
-	}
 	/* The agent answers first, then shuts down: wait for its directory
 	 * to go, so that afterwards nothing of peeka is left. */
 	while (!access(s.dir.host, F_OK) && waited < GONE_WAIT_US) {

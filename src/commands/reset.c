@@ -36,7 +36,7 @@ static const struct opt_usage reset_usage = {
 int cmd_reset(int argc, char **argv)
 {
 	const char *operands[1];
-	int given = 0, pid = 0, n = 0, status, ret;
+	int given = 0, pid = 0, n = 0, status;
 	const struct opt_spec specs[] = {
 		{ "pid", 'p', OPT_PID, "PID", "the process (default: the current target)", &given },
 		{ 0 },
@@ -44,21 +44,14 @@ int cmd_reset(int argc, char **argv)
 	enum opts_result r = opts_parse_operands(&reset_usage, specs, argc, argv,
 						 operands, 1, &n);
 	struct agent_session s;
-	struct agent_conn c = { -1, 0 };
 	struct json_val *reply = NULL;
 	const struct json_val *data, *errs;
-	char args[1024], err[768];
+	char args[1024];
 
 	if (r != OPTS_OK)
 		return r == OPTS_HELP ? CMD_OK : CMD_USAGE;
 	if (n && strlen(operands[0]) > 512)
 		return opts_usage_error(&reset_usage, "PATTERN too long"), CMD_USAGE;
-	status = agent_cmd__pid(given, &pid);
-	if (status)
-		return status;
-	status = agent_cmd__connect(pid, &s, &c);
-	if (status)
-		return status;
 	if (n) {
 		char *buf = NULL;
 		size_t len = 0;
@@ -66,7 +59,7 @@ int cmd_reset(int argc, char **argv)
 		struct json_out j;
 
 		if (!f)
-			return agent_conn__close(&c), error("out of memory"), CMD_FAILED;
+			return error("out of memory"), CMD_FAILED;
 		json_out__init(&j, f);
 		json_out__begin_object(&j);
 		json_out__key(&j, "pattern");
@@ -78,13 +71,10 @@ int cmd_reset(int argc, char **argv)
 	} else {
 		snprintf(args, sizeof(args), "{}");
 	}
-	ret = agent_conn__call(&c, "reset", args, RESET_TIMEOUT_MS, &reply, err,
-			       sizeof(err));
-	agent_conn__close(&c);
-	if (ret) {
-		error("reset in process %d: %s", pid, err);
-		return CMD_FAILED;
-	}
+	status = agent_cmd__request(given, "reset", args, RESET_TIMEOUT_MS, &s,
+				    &pid, &reply);
+	if (status)
+		return status;
 	data = json_in__get(reply, "data");
 	agent_cmd__success("reset", data);
 	errs = json_in__get(data, "errors");
