@@ -645,9 +645,8 @@ class _Hook:
                              "cost": None if dur is None else dur * 1000.0}
                 _tls.busy = True
                 try:
-                    # a fresh Condition: evaluate() keeps state on itself
-                    ok = _expr.Condition(w.cond.source,
-                                         w.cond.tree).test(names)
+                    # closures without state: safe from any thread
+                    ok = w.cond.test(names)
                 finally:
                     _tls.busy = False
                 if not ok:

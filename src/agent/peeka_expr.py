@@ -19,10 +19,14 @@ Everything else (other calls, lambdas, comprehensions, assignment
 expressions, f-strings, starred arguments, names starting with "_", frame
 and code attributes, attributes of modules, functions and types) is
 refused when the expression is compiled, with a message naming what is
-not allowed.  Evaluation has a step budget and caps on the size of every
-number, string and container it makes; going over them, or any error,
-makes the condition false for that call (ExprError), never an exception
-in the application.
+not allowed.  The expression is then turned into closures, one per node;
+with no loops, each node runs at most once per call.  No code of the
+application ever runs: operators, len() and indexing take only exact
+builtin types, comparisons (other than is / is not) and truth tests only
+values made of builtin scalars and containers.  Every number, string and
+container made is capped in size; going over, or any error, makes the
+condition false for that call (ExprError), never an exception in the
+application.
 """
 
 import ast
@@ -31,7 +35,6 @@ import types
 MAX_SOURCE = 2048
 MAX_NODES = 500
 MAX_DEPTH = 40
-MAX_STEPS = 10000
 MAX_LEN = 100000          # characters, bytes or elements made
 MAX_INT_BITS = 4096       # bits of any integer made
 MAX_SHIFT = 4096
@@ -230,11 +233,10 @@ def _static_attr(obj, name):
 
 
 def _check_size(v):
-    if isinstance(v, int) and not isinstance(v, bool) and \
-            v.bit_length() > MAX_INT_BITS:
+    t = type(v)
+    if t is int and v.bit_length() > MAX_INT_BITS:
         raise ExprError("a number grew too large")
-    if isinstance(v, SIZED) and not isinstance(v, range) and \
-            len(v) > MAX_LEN:
+    if t in SIZED_T and t is not range and len(v) > MAX_LEN:
         raise ExprError("a value grew too large")
     return v
 
@@ -260,18 +262,19 @@ def _guard_binop(op, a, b):
 
 
 class Condition:
-    """A checked expression, evaluated with evaluate(names)."""
+    """A checked expression, turned once into nested closures (one per
+    node), then evaluated with evaluate(names) as often as needed.  The
+    closures hold no state, so one Condition serves every thread."""
 
     def __init__(self, source, tree):
         self.source = source
         self.tree = tree
+        self._fn = _build(tree.body)
 
     def evaluate(self, names):
         """The value with @names (a dict); ExprError on any failure."""
-        self.steps = 0
-        self.names = names
         try:
-            return self._eval(self.tree.body)
+            return self._fn(names)
         except ExprError:
             raise
         except RecursionError:
@@ -282,84 +285,240 @@ class Condition:
     def test(self, names):
         """True or False; any failure is False."""
         try:
-            return bool(self.evaluate(names))
-        except ExprError:
+            return _truth(self._fn(names))
+        except Exception:
             return False
 
-    def _eval(self, node):
-        self.steps += 1
-        if self.steps > MAX_STEPS:
-            raise ExprError("the condition took too many steps")
-        kind = type(node).__name__
-        if kind == "Constant":
-            return node.value
-        if kind in ("Num", "Str", "Bytes", "NameConstant"):   # 3.8
-            return getattr(node, "n", getattr(node, "s",
-                                              getattr(node, "value", None)))
-        if kind == "Name":
-            if node.id in CONSTANTS:
-                return CONSTANTS[node.id]
-            return self.names.get(node.id)
-        if kind == "BoolOp":
-            is_and = isinstance(node.op, ast.And)
-            v = None
-            for sub in node.values:
-                v = self._eval(sub)
-                if bool(v) != is_and:
-                    return v
-            return v
-        if kind == "UnaryOp":
-            v = self._eval(node.operand)
-            if isinstance(node.op, ast.Not):
-                return not v
-            _check_type(v, (int, float, complex, bool))
-            return _check_size(_UNARY[type(node.op)](v))
-        if kind == "BinOp":
-            a, b = self._eval(node.left), self._eval(node.right)
-            for v in (a, b):
-                _check_type(v, (int, float, complex, bool, str, bytes, list,
-                                tuple, set, frozenset, type(None)))
-            _guard_binop(node.op, a, b)
-            return _check_size(_BINOPS[type(node.op)](a, b))
-        if kind == "Compare":
-            left = self._eval(node.left)
-            for op, right_node in zip(node.ops, node.comparators):
-                right = self._eval(right_node)
-                if isinstance(op, (ast.In, ast.NotIn)):
-                    _check_type(right, SIZED)
-                if not _CMPOPS[type(op)](left, right):
-                    return False
-                left = right
-            return True
-        if kind == "IfExp":
-            return self._eval(node.body) if self._eval(node.test) \
-                else self._eval(node.orelse)
-        if kind == "Subscript":
-            obj = self._eval(node.value)
-            _check_type(obj, INDEXABLE)
-            return _check_size(obj[self._slice(node.slice)])
-        if kind == "Attribute":
-            return _static_attr(self._eval(node.value), node.attr)
-        if kind == "Call":
-            v = self._eval(node.args[0])
-            _check_type(v, SIZED)
-            return len(v)
-        if kind in ("Tuple", "List", "Set"):
-            items = [self._eval(e) for e in node.elts]
-            return {"Tuple": tuple, "List": list, "Set": set}[kind](items)
-        if kind == "Dict":
-            return {self._eval(k): self._eval(v)
-                    for k, v in zip(node.keys, node.values)}
-        raise ExprError("not allowed in a condition: %s" % _what(node))
 
-    def _slice(self, node):
-        kind = type(node).__name__
-        if kind == "Index":                       # 3.8
-            return self._eval(node.value)
-        if kind == "Slice":
-            return slice(*(None if part is None else self._eval(part)
-                           for part in (node.lower, node.upper, node.step)))
-        return self._eval(node)
+# Exact types (never subclasses, whose methods are application code) the
+# evaluator computes with.
+NUMERIC = frozenset((int, float, complex, bool))
+ARITH = NUMERIC | frozenset((str, bytes, list, tuple, set, frozenset,
+                             type(None)))
+SIZED_T = frozenset(SIZED)
+INDEXABLE_T = frozenset(INDEXABLE)
+SCALAR = frozenset((type(None), bool, int, float, complex, str, bytes))
+CONTAINER = frozenset((tuple, list, set, frozenset, dict, range))
+MAX_CHECK = 10000     # items looked at to prove a value plain
+
+
+def _plain(v, budget=None):
+    """True when comparing or hashing @v runs no application code: it is
+    made only of builtin scalars and containers (exact types)."""
+    if budget is None:
+        budget = [MAX_CHECK]
+    t = type(v)
+    if t in SCALAR or t is range:
+        return True
+    if t not in CONTAINER:
+        return False
+    budget[0] -= len(v)
+    if budget[0] < 0:
+        raise ExprError("a value is too large to compare")
+    items = v.items() if t is dict else v
+    for x in items:
+        if t is dict:
+            if not (_plain(x[0], budget) and _plain(x[1], budget)):
+                return False
+        elif not _plain(x, budget):
+            return False
+    return True
+
+
+def _truth(v):
+    """bool(v), refused when it would call the application's __bool__ or
+    __len__."""
+    t = type(v)
+    if t in SCALAR or t in CONTAINER:
+        return bool(v)
+    for klass in t.__mro__[:-1]:
+        if "__bool__" in klass.__dict__ or "__len__" in klass.__dict__:
+            raise ExprError("the truth of a %s would run its code"
+                            % t.__name__)
+    return True
+
+
+def _num(v):
+    if type(v) not in NUMERIC:
+        raise ExprError("a %s cannot be used there" % type(v).__name__)
+    return v
+
+
+def _arith(v):
+    if type(v) not in ARITH:
+        raise ExprError("a %s cannot be used there" % type(v).__name__)
+    return v
+
+
+def _comparable(a, b, member):
+    """Refuse comparisons that could call application code (__eq__,
+    __lt__, __contains__, __hash__ of the program's objects)."""
+    if type(a) in SCALAR and type(b) in SCALAR:
+        return
+    if member and type(b) not in SIZED_T:
+        raise ExprError("'in' needs a str, bytes, list, tuple, dict, set or "
+                        "range, not a %s" % type(b).__name__)
+    if not (_plain(a) and _plain(b)):
+        raise ExprError("comparing a %s with a %s would run their code (use "
+                        "'is', or compare plain values)" % (
+                            type(a).__name__, type(b).__name__))
+
+
+def _literal(node):
+    """The value of a literal node (3.8 has Num/Str/Bytes/NameConstant)."""
+    if type(node).__name__ == "Constant":
+        return node.value
+    return getattr(node, "n", getattr(node, "s", getattr(node, "value",
+                                                          None)))
+
+
+def _build_boolop(node):
+    subs = [_build(x) for x in node.values]
+    want = not isinstance(node.op, ast.And)
+
+    def boolop(names):
+        v = None
+        for sub in subs:
+            v = sub(names)
+            if _truth(v) == want:
+                return v
+        return v
+    return boolop
+
+
+def _build_unary(node):
+    sub = _build(node.operand)
+    if isinstance(node.op, ast.Not):
+        return lambda names: not _truth(sub(names))
+    fn = _UNARY[type(node.op)]
+    return lambda names: _check_size(fn(_num(sub(names))))
+
+
+def _build_binop(node):
+    left, right = _build(node.left), _build(node.right)
+    op, fn = node.op, _BINOPS[type(node.op)]
+
+    def binop(names):
+        a, b = _arith(left(names)), _arith(right(names))
+        _guard_binop(op, a, b)
+        return _check_size(fn(a, b))
+    return binop
+
+
+def _build_compare(node):
+    left = _build(node.left)
+    steps = [(_CMPOPS[type(op)], isinstance(op, (ast.Is, ast.IsNot)),
+              isinstance(op, (ast.In, ast.NotIn)), _build(right))
+             for op, right in zip(node.ops, node.comparators)]
+
+    def compare(names):
+        a = left(names)
+        for fn, identity, member, right_fn in steps:
+            b = right_fn(names)
+            if not identity:
+                _comparable(a, b, member)
+            if not fn(a, b):
+                return False
+            a = b
+        return True
+    return compare
+
+
+def _build_subscript(node):
+    obj = _build(node.value)
+    index = _build_slice(node.slice)
+
+    def subscript(names):
+        o = obj(names)
+        if type(o) not in INDEXABLE_T:
+            raise ExprError("a %s cannot be indexed" % type(o).__name__)
+        i = index(names)
+        if type(i) not in SCALAR and not (_plain(i) or (type(i) is slice and _plain(
+                (i.start, i.stop, i.step)))):
+            raise ExprError("an index must be a plain value")
+        return _check_size(o[i])
+    return subscript
+
+
+def _build_slice(node):
+    kind = type(node).__name__
+    if kind == "Index":                       # 3.8
+        return _build(node.value)
+    if kind == "Slice":
+        parts = [None if p is None else _build(p)
+                 for p in (node.lower, node.upper, node.step)]
+        return lambda names: slice(*(None if p is None else p(names)
+                                     for p in parts))
+    return _build(node)
+
+
+def _build_len(node):
+    sub = _build(node.args[0])
+
+    def length(names):
+        v = sub(names)
+        if type(v) not in SIZED_T:
+            raise ExprError("len() of a %s would run its code"
+                            % type(v).__name__)
+        return len(v)
+    return length
+
+
+def _build_display(node, kind):
+    elts = [_build(e) for e in node.elts]
+    make = {"Tuple": tuple, "List": list, "Set": set}[kind]
+
+    def display(names):
+        items = [e(names) for e in elts]
+        if kind == "Set" and not all(_plain(x) for x in items):
+            raise ExprError("set items must be plain values")
+        return make(items)
+    return display
+
+
+def _build_dict(node):
+    pairs = [(_build(k), _build(v)) for k, v in zip(node.keys, node.values)]
+
+    def display(names):
+        out = {}
+        for k, v in pairs:
+            key = k(names)
+            if not _plain(key):
+                raise ExprError("dict keys must be plain values")
+            out[key] = v(names)
+        return out
+    return display
+
+
+def _build(node):
+    """The closure computing @node (checked by _Checker already)."""
+    kind = type(node).__name__
+    if kind in ("Constant", "Num", "Str", "Bytes", "NameConstant"):
+        value = _literal(node)
+        return lambda names: value
+    if kind == "Name":
+        if node.id in CONSTANTS:
+            value = CONSTANTS[node.id]
+            return lambda names: value
+        key = node.id
+        return lambda names: names.get(key)
+    if kind == "IfExp":
+        test, body, orelse = (_build(node.test), _build(node.body),
+                              _build(node.orelse))
+        return lambda names: body(names) if _truth(test(names)) \
+            else orelse(names)
+    if kind == "Attribute":
+        sub, attr = _build(node.value), node.attr
+        return lambda names: _static_attr(sub(names), attr)
+    if kind in ("Tuple", "List", "Set"):
+        return _build_display(node, kind)
+    builders = {"BoolOp": _build_boolop, "UnaryOp": _build_unary,
+                "BinOp": _build_binop, "Compare": _build_compare,
+                "Subscript": _build_subscript, "Call": _build_len,
+                "Dict": _build_dict}
+    if kind in builders:
+        return builders[kind](node)
+    raise ExprError("not allowed in a condition: %s" % _what(node))
 
 
 def _check_type(v, allowed):

@@ -140,6 +140,75 @@ class Bounded(unittest.TestCase):
                 with self.assertRaises(ExprError):
                     compile_condition(src).evaluate(NAMES)
 
+    def test_no_application_code(self):
+        # __eq__, __lt__, __hash__, __bool__, __len__ and __class__ of the
+        # program's objects never run, wherever the object sits.
+        ran = []
+
+        class Sneaky:
+            def __eq__(self, other):
+                ran.append("eq")
+                return True
+
+            def __lt__(self, other):
+                ran.append("lt")
+                return True
+
+            def __hash__(self):
+                ran.append("hash")
+                return 1
+
+            def __bool__(self):
+                ran.append("bool")
+                return True
+
+            def __len__(self):
+                ran.append("len")
+                return 1
+
+            @property
+            def __class__(self):
+                ran.append("class")
+                return int
+
+        class Num(int):
+            def __add__(self, other):
+                ran.append("add")
+                return 0
+
+        s = Sneaky()
+        names = dict(NAMES, target=s, params=[s, Num(3), [s]],
+                     result={1: s})
+        for src in ("target == 1", "1 == target", "target < 2",
+                    "target != 0", "target in [1, 2]", "1 in params",
+                    "params[2] == [1]", "target and True", "not target",
+                    "1 if target else 2", "{target: 1}", "{target}",
+                    "kwargs[target]", "params[1] + 1", "target.x",
+                    "result == {1: 2}", "-params[1]"):
+            with self.subTest(src=src):
+                self.assertFalse(compile_condition(src).test(names))
+        self.assertEqual(ran, [])
+        # Identity is always fine, and plain values still compare.
+        self.assertTrue(compile_condition("target is not None and "
+                                          "params[2][0] is target")
+                        .test(names))
+
+    def test_shared_between_threads(self):
+        import threading
+        c = compile_condition("params[0] % 2 == 0 and len(params) == 1")
+        bad = []
+
+        def run(k):
+            for i in range(2000):
+                if c.test({"params": [i + k]}) != ((i + k) % 2 == 0):
+                    bad.append(i)
+        ts = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        self.assertEqual(bad, [])
+
 
 if __name__ == "__main__":
     print("peeka_expr under", sys.version.split()[0], file=sys.stderr)
