@@ -26,9 +26,21 @@ ENV = dict(os.environ, PEEKA_STATE_DIR=tempfile.mkdtemp(prefix="peeka-b-"))
 
 
 def batches(p, k):
-    """The next k batch timings (ns/call), after skipping one."""
-    p.stdout.readline()
-    return [float(p.stdout.readline()) for _ in range(k)]
+    """k batch timings (ns/call) of batches that started from now on
+    (older lines waiting in the pipe, and the batch running now, are
+    skipped)."""
+    since = time.monotonic()
+    out = []
+    first = True
+    while len(out) < k:
+        t, ns = p.stdout.readline().split()
+        if float(t) <= since:
+            continue
+        if first:          # it began before `since`
+            first = False
+            continue
+        out.append(float(ns))
+    return out
 
 
 def peeka(*args):

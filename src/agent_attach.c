@@ -4,10 +4,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,6 +29,7 @@
 #define HELLO_TIMEOUT_MS 3000
 #define SLOW_NOTE_S 3.0
 #define MAX_PICK 64
+#define STALE_S 30
 
 static double wall_now(void)
 {
@@ -101,9 +104,15 @@ int agent_attach__find(int pid, struct agent_session *s,
 			return 0;
 		}
 		if (ret == -ECONNREFUSED) {
+			struct stat st;
+
 			/* The agent of an earlier process with this pid, or one
-			 * killed with it: nobody listens, clear it away. */
-			agent_files__remove(&s->dir);
+			 * killed with it: nobody listens, clear it away.  Not
+			 * one that was touched lately: it may be starting
+			 * (bound, not yet listening). */
+			if (!stat(s->dir.host, &st) &&
+			    time(NULL) - st.st_mtime > STALE_S)
+				agent_files__remove(&s->owner, &s->dir);
 		} else if (ret != -ENOENT) {
 			snprintf(err, errlen, "%s", e);
 			return ret;
@@ -204,7 +213,7 @@ static int wait_agent(const struct agent_attach_opts *o,
 	for (;;) {
 		char why[512];
 
-		if (agent_files__error(&s->dir, why, sizeof(why))) {
+		if (agent_files__error(&s->owner, &s->dir, why, sizeof(why))) {
 			snprintf(err, errlen, "the agent failed to start in process %d: %s",
 				 s->owner.pid, why);
 			return -EIO;
@@ -254,6 +263,21 @@ static size_t pep768_targets(struct py_proc *pp, const struct py_gil *g,
 	return n;
 }
 
+static void withdraw(struct py_proc *pp, const uint64_t *ts, size_t n)
+{
+	struct py_snapshot snap;
+
+	if (py_snapshot__take_settled(pp, &snap, 0, 5))
+		return;
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < snap.n; k++)
+			if (snap.threads[k].tstate == ts[i]) {
+				inject_pep768__cancel(pp, ts[i]);
+				break;
+			}
+	py_snapshot__release(&snap);
+}
+
 static int via_pep768(struct py_proc *pp, const struct agent_attach_opts *o,
 		      struct agent_session *s, struct agent_conn *c,
 		      const struct py_gil *g, char *err, size_t errlen)
@@ -282,8 +306,7 @@ static int via_pep768(struct py_proc *pp, const struct agent_attach_opts *o,
 			 pp->pid, (unsigned long long)ts[i], i + 1, n);
 		ret = inject_pep768__request(pp, ts[i], path, err, errlen);
 		if (ret) {
-			for (size_t k = 0; k < i; k++)
-				inject_pep768__cancel(pp, ts[k]);
+			withdraw(pp, ts, i);
 			return ret;
 		}
 	}
@@ -292,10 +315,11 @@ static int via_pep768(struct py_proc *pp, const struct agent_attach_opts *o,
 		 pp->pid, o->timeout);
 	ret = wait_agent(o, s, c, mono_s() + o->timeout, msg, err, errlen);
 	/* Requests that were not needed (or not taken) are withdrawn: the
-	 * bootstrap would expire anyway, but leave nothing pending. */
-	for (size_t i = 0; i < n; i++)
-		inject_pep768__cancel(pp, ts[i]);
-	agent_files__unlink(&s->dir, "boot.py");
+	 * bootstrap would expire anyway, but leave nothing pending.  Only
+	 * thread states that still exist are written to (a thread that ended
+	 * meanwhile had its state freed). */
+	withdraw(pp, ts, n);
+	agent_files__unlink(&s->owner, &s->dir, "boot.py");
 	return ret;
 }
 
@@ -324,7 +348,7 @@ static void kill_parent_at(const char *name)
 
 static int run_isolated(struct py_proc *pp, const struct inject_syms *syms,
 			int tid, enum inject_way way, const char *code, int *rc,
-			char *err, size_t errlen)
+			int wait_ms, char *err, size_t errlen)
 {
 	struct isolated_result r = { -EIO, -1, "" };
 	size_t got = 0;
@@ -354,8 +378,19 @@ static int run_isolated(struct py_proc *pp, const struct inject_syms *syms,
 	}
 	close(fds[1]);
 	while (got < sizeof(r)) {
-		ssize_t n = read(fds[0], (char *)&r + got, sizeof(r) - got);
+		struct pollfd p = { .fd = fds[0], .events = POLLIN };
+		ssize_t n;
 
+		if (poll(&p, 1, wait_ms) == 0) {
+			/* Still inside the call (PyGILState_Ensure waiting for
+			 * the GIL): it is never cut short; the child restores
+			 * the thread when it returns, on its own. */
+			close(fds[0]);
+			snprintf(err, errlen, "the call in thread %d has not returned after %d s (waiting for the GIL?); process %d will restore the thread when it does",
+				 tid, wait_ms / 1000, (int)child);
+			return -ETIMEDOUT;
+		}
+		n = read(fds[0], (char *)&r + got, sizeof(r) - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -464,7 +499,7 @@ static int via_ptrace(struct py_proc *pp, const struct agent_attach_opts *o,
 			return snprintf(err, errlen, "bootstrap: %s",
 					peeka_strerror(ret)), ret;
 		ret = run_isolated(pp, &syms, pp->pid, INJECT_PENDING_CALL, code,
-				   &rc, err, errlen);
+				   &rc, 60000, err, errlen);
 		if (ret)
 			return ret;
 		if (rc != 0)
@@ -491,8 +526,8 @@ static int via_ptrace(struct py_proc *pp, const struct agent_attach_opts *o,
 				 wall_now() + 5.0);
 	if (ret < 0)
 		return snprintf(err, errlen, "bootstrap: %s", peeka_strerror(ret)), ret;
-	ret = run_isolated(pp, &syms, tid, INJECT_GILSTATE, code, &rc, err,
-			   errlen);
+	ret = run_isolated(pp, &syms, tid, INJECT_GILSTATE, code, &rc,
+			   (int)(o->timeout * 1000) + 10000, err, errlen);
 	if (ret)
 		return ret;
 	if (rc != 0)
@@ -533,7 +568,7 @@ int agent_attach__attach(struct py_proc *pp, const struct agent_attach_opts *o,
 	ret = pep == 1 && !o->force_ptrace ? via_pep768(pp, o, s, c, g, err, errlen)
 		       : via_ptrace(pp, o, s, c, g, err, errlen);
 	if (ret) {
-		agent_files__remove(&s->dir);
+		agent_files__remove(&s->owner, &s->dir);
 		return ret;
 	}
 	return 0;

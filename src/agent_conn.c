@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 
 /* A frame that has begun arriving must finish within this. */
 #define FRAME_TIMEOUT_MS 10000
+#define CONNECT_TIMEOUT_S 5
 
 static int connect_path(int fd, const char *path)
 {
@@ -52,7 +54,8 @@ static int connect_path(int fd, const char *path)
 int agent_conn__open(struct agent_conn *c, const char *path, int pid,
 		     char *err, size_t errlen)
 {
-	struct ucred cred;
+	struct ucred cred = { 0, 0, 0 };
+	struct timeval tv = { CONNECT_TIMEOUT_S, 0 };
 	socklen_t len = sizeof(cred);
 	int ret;
 
@@ -60,7 +63,12 @@ int agent_conn__open(struct agent_conn *c, const char *path, int pid,
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return snprintf(err, errlen, "socket: %s", strerror(errno)), -errno;
+	/* A full backlog (an agent starved of the GIL) must not block
+	 * connect() for ever: it obeys the send timeout. */
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	ret = connect_path(c->fd, path);
+	if (ret == -EAGAIN || ret == -EINPROGRESS)
+		ret = -ETIMEDOUT;
 	if (ret) {
 		snprintf(err, errlen, "cannot connect to the agent at %s: %s", path,
 			 peeka_strerror(ret));
@@ -251,7 +259,12 @@ int agent_conn__call(struct agent_conn *c, const char *cmd, const char *args,
 			return ret;
 		}
 		type = json_in__str(m, "type", "");
-		if (json_in__int(m, "id", -1) != id) {
+		/* An error without an id is about the connection itself
+		 * (too many clients, a bad frame): it answers us too. */
+		if (json_in__int(m, "id", -1) != id &&
+		    !(json_in__get(m, "id") &&
+		      json_in__get(m, "id")->type == JSON_NULL &&
+		      !strcmp(type, "error"))) {
 			json_in__free(m);
 			continue;
 		}

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -97,9 +98,31 @@ int agent_files__source(char *buf, size_t len)
 	return is_dir(buf) ? 0 : -ENOENT;
 }
 
-/* Write @len bytes to a new file at @path, 0600, owned by @o. */
-static int write_new(const struct agent_owner *o, const char *path,
-		     const char *data, size_t len)
+/*
+ * Every file operation inside the target's /tmp runs with the target's
+ * user as the file-system identity (setfsuid, this thread only): the
+ * directory is the target's to tamper with (rename it, put a symlink in
+ * its place), so whatever peeka is tricked into doing there is only what
+ * that user could do anyway.  peeka's other privileges are unchanged.
+ */
+static void become(const struct agent_owner *o)
+{
+	if (geteuid() == 0) {
+		setfsgid(o->gid);
+		setfsuid(o->uid);
+	}
+}
+
+static void unbecome(void)
+{
+	if (geteuid() == 0) {
+		setfsuid(0);
+		setfsgid(getegid());
+	}
+}
+
+/* Write @len bytes to a new file at @path, 0600 (as the target's user). */
+static int write_new(const char *path, const char *data, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		      0600);
@@ -119,8 +142,6 @@ static int write_new(const struct agent_owner *o, const char *path,
 		}
 		off += (size_t)n;
 	}
-	if (!ret && fchown(fd, o->uid, o->gid) && geteuid() == 0)
-		ret = -errno;
 	if (close(fd) && !ret)
 		ret = -errno;
 	if (ret)
@@ -172,54 +193,54 @@ static void set_paths(const struct agent_owner *o, struct agent_dir *d,
 int agent_files__create(const struct agent_owner *o, const char *src,
 			struct agent_dir *d, char *err, size_t errlen)
 {
+	enum { NPY = sizeof(agent_py) / sizeof(agent_py[0]) };
 	unsigned char rnd[8];
-	char name[64], path[PATH_MAX + 64];
-	int ret;
+	char name[64], path[PATH_MAX + 64], *data[NPY] = { NULL };
+	size_t len[NPY] = { 0 };
+	int ret = 0;
 
+	if (geteuid() != 0 && geteuid() != o->uid)
+		return snprintf(err, errlen, "the agent's files must belong to uid %u, the target's: run peeka as that user or as root",
+				(unsigned)o->uid), -EPERM;
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		return snprintf(err, errlen, "no random bytes: %s",
 				strerror(errno)), -EIO;
+	/* peeka's own copies are read as peeka. */
+	for (size_t i = 0; i < NPY && !ret; i++) {
+		snprintf(path, sizeof(path), "%s/%s", src, agent_py[i]);
+		data[i] = slurp(path, &len[i]);
+		if (!data[i]) {
+			ret = errno ? -errno : -EIO;
+			snprintf(err, errlen, "cannot read the agent file %s: %s",
+				 path, peeka_strerror(ret));
+		}
+	}
 	snprintf(name, sizeof(name), "peeka-%d-%02x%02x%02x%02x%02x%02x%02x%02x",
 		 o->nspid, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5],
 		 rnd[6], rnd[7]);
 	set_paths(o, d, name);
-	if (mkdir(d->host, 0700)) {
+	become(o);
+	if (!ret && (mkdir(d->host, 0700) || chmod(d->host, 0700))) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot create %s in the target's file system: %s",
 			 d->target, peeka_strerror(ret));
-		return ret;
-	}
-	if (chown(d->host, o->uid, o->gid) && geteuid() == 0) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot give %s to uid %u: %s", d->target,
-			 (unsigned)o->uid, peeka_strerror(ret));
 		rmdir(d->host);
-		return ret;
 	}
-	for (size_t i = 0; i < sizeof(agent_py) / sizeof(agent_py[0]); i++) {
-		size_t len = 0;
-		char *data;
-
-		snprintf(path, sizeof(path), "%s/%s", src, agent_py[i]);
-		data = slurp(path, &len);
-		if (!data) {
-			ret = -errno ? -errno : -EIO;
-			snprintf(err, errlen, "cannot read the agent file %s: %s",
-				 path, peeka_strerror(ret));
-			agent_files__remove(d);
-			return ret;
-		}
+	for (size_t i = 0; i < NPY && !ret; i++) {
 		snprintf(path, sizeof(path), "%s/%s", d->host, agent_py[i]);
-		ret = write_new(o, path, data, len);
-		free(data);
+		ret = write_new(path, data[i], len[i]);
 		if (ret) {
 			snprintf(err, errlen, "cannot write %s/%s: %s", d->target,
 				 agent_py[i], peeka_strerror(ret));
-			agent_files__remove(d);
-			return ret;
+			unbecome();
+			agent_files__remove(o, d);
+			become(o);
 		}
 	}
-	return 0;
+	unbecome();
+	for (size_t i = 0; i < NPY; i++)
+		free(data[i]);
+	return ret;
 }
 
 int agent_files__write(const struct agent_owner *o, const struct agent_dir *d,
@@ -228,27 +249,37 @@ int agent_files__write(const struct agent_owner *o, const struct agent_dir *d,
 {
 	char path[PATH_MAX + 64];
 
+	int ret;
+
 	snprintf(path, sizeof(path), "%s/%s", d->host, name);
 	snprintf(target_path, len, "%s/%s", d->target, name);
-	return write_new(o, path, text, strlen(text));
+	become(o);
+	ret = write_new(path, text, strlen(text));
+	unbecome();
+	return ret;
 }
 
-void agent_files__unlink(const struct agent_dir *d, const char *name)
+void agent_files__unlink(const struct agent_owner *o,
+			 const struct agent_dir *d, const char *name)
 {
 	char path[PATH_MAX + 64];
 
 	snprintf(path, sizeof(path), "%s/%s", d->host, name);
+	become(o);
 	unlink(path);
+	unbecome();
 }
 
-void agent_files__remove(const struct agent_dir *d)
+void agent_files__remove(const struct agent_owner *o,
+			 const struct agent_dir *d)
 {
 	char cache[PATH_MAX + 64];
 	struct dirent *e;
 	DIR *dir;
 
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		agent_files__unlink(d, known[i]);
+		agent_files__unlink(o, d, known[i]);
+	become(o);
 	/* The bytecode Python cached for the agent's modules. */
 	snprintf(cache, sizeof(cache), "%s/__pycache__", d->host);
 	dir = opendir(cache);
@@ -264,6 +295,7 @@ void agent_files__remove(const struct agent_dir *d)
 		closedir(dir);
 	rmdir(cache);
 	rmdir(d->host);
+	unbecome();
 }
 
 struct found {
@@ -314,20 +346,32 @@ size_t agent_files__find(const struct agent_owner *o, struct agent_dir *out,
 	return n;
 }
 
-bool agent_files__error(const struct agent_dir *d, char *buf, size_t len)
+bool agent_files__error(const struct agent_owner *o,
+			const struct agent_dir *d, char *buf, size_t len)
 {
-	char path[PATH_MAX + 64], *data, *line, *last = NULL;
-	size_t n = 0;
+	char path[PATH_MAX + 64], data[4096], *line, *last = NULL, *save;
+	struct stat st;
+	ssize_t n = -1;
+	int fd;
 
 	snprintf(path, sizeof(path), "%s/agent.error", d->host);
-	data = slurp(path, &n);
-	if (!data)
+	become(o);
+	/* The target's file: no symlink, no FIFO, a bounded read. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	unbecome();
+	if (fd < 0)
 		return false;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
+		n = read(fd, data, sizeof(data) - 1);
+	close(fd);
+	if (n < 0)
+		return false;
+	data[n] = '\0';
 	/* A traceback: its last non-empty line says what happened. */
-	for (line = strtok(data, "\n"); line; line = strtok(NULL, "\n"))
+	for (line = strtok_r(data, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
 		if (*line)
 			last = line;
 	snprintf(buf, len, "%s", last ? last : "(no details)");
-	free(data);
 	return true;
 }

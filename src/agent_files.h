@@ -41,7 +41,8 @@ int agent_files__source(char *buf, size_t len);
 /*
  * Make a new private directory for @o and copy the agent files from @src
  * into it (0600, owned by the target's user).  0, or an error with one
- * line in @err (nothing is left behind).
+ * line in @err (nothing is left behind).  All work inside the target's
+ * /tmp is done with the target's user as file-system identity.
  */
 int agent_files__create(const struct agent_owner *o, const char *src,
 			struct agent_dir *d, char *err, size_t errlen);
@@ -55,7 +56,8 @@ int agent_files__write(const struct agent_owner *o, const struct agent_dir *d,
 		       size_t len);
 
 /* Delete file @name of @d (missing is fine). */
-void agent_files__unlink(const struct agent_dir *d, const char *name);
+void agent_files__unlink(const struct agent_owner *o,
+			 const struct agent_dir *d, const char *name);
 
 /*
  * The agent directories of @o that exist now (private, the target's
@@ -66,10 +68,12 @@ size_t agent_files__find(const struct agent_owner *o, struct agent_dir *out,
 
 /* Remove @d: the files peeka and the agent make there, then the
  * directory itself. */
-void agent_files__remove(const struct agent_dir *d);
+void agent_files__remove(const struct agent_owner *o,
+			 const struct agent_dir *d);
 
 /* The first line of agent.error in @d (the agent could not start), or
  * false when there is none. */
-bool agent_files__error(const struct agent_dir *d, char *buf, size_t len);
+bool agent_files__error(const struct agent_owner *o,
+			const struct agent_dir *d, char *buf, size_t len);
 
 #endif

@@ -152,9 +152,15 @@ int inject_pep768__request(struct py_proc *pp, uint64_t tstate,
 int inject_pep768__cancel(struct py_proc *pp, uint64_t tstate)
 {
 	struct pep768 o;
-	int32_t zero = 0;
+	int32_t flag = 0, zero = 0;
 	int ret = offsets(pp, &o);
+	uint64_t at = tstate + o.support + o.pending;
 
-	return ret ? ret : write_remote(pp->pid, tstate + o.support + o.pending,
-					&zero, sizeof(zero));
+	if (ret)
+		return ret;
+	/* Only a request still pending is withdrawn. */
+	ret = py_proc__read(pp, at, &flag, sizeof(flag));
+	if (ret || flag != 1)
+		return ret;
+	return write_remote(pp->pid, at, &zero, sizeof(zero));
 }

@@ -31,8 +31,9 @@ int inject_pep768__request(struct py_proc *pp, uint64_t tstate,
 
 /*
  * Withdraw a request to the thread state at @tstate that has not run yet
- * (its pending flag back to 0; the eval-breaker bit is harmless).  0 or
- * an error.
+ * (its pending flag, when still 1, back to 0; the eval-breaker bit is
+ * harmless).  The caller must know @tstate is alive (a fresh thread
+ * list).  0 or an error.
  */
 int inject_pep768__cancel(struct py_proc *pp, uint64_t tstate);
 

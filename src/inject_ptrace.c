@@ -50,6 +50,7 @@ struct call {
 	size_t ndeferred;
 	char *err;
 	size_t errlen;
+	bool patient;   /* never cut a call short (see run_until) */
 };
 
 void (*inject__step_hook)(const char *step);
@@ -250,7 +251,12 @@ static int run_until(struct call *c, int resume_req, int want)
 		if (w < 0 && errno != EINTR)
 			return -errno;
 		if (w <= 0) {
-			if (rec_clock__now() > deadline) {
+			/* A call into the interpreter that has started may hold or
+			 * wait for locks (the GIL's mutex and condition variable,
+			 * a parking-lot entry on 3.13+): taking the thread back in
+			 * the middle could deadlock the whole process, so a
+			 * patient call is waited for however long it takes. */
+			if (!c->patient && rec_clock__now() > deadline) {
 				/* Take the thread back where it is. */
 				ptrace(PTRACE_INTERRUPT, c->tid, 0, 0);
 				while (waitpid(c->tid, &st, __WALL) < 0 &&
@@ -435,6 +441,7 @@ int inject__run(struct py_proc *pp, const struct inject_syms *s, int tid,
 	c->tid = tid;
 	c->err = err;
 	c->errlen = errlen;
+	c->patient = way == INJECT_GILSTATE;
 	err[0] = '\0';
 	*rc = -1;
 	/* Once the thread is ours, nothing may end peeka before it is
@@ -445,15 +452,11 @@ int inject__run(struct py_proc *pp, const struct inject_syms *s, int tid,
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGPIPE);
 	sigprocmask(SIG_BLOCK, &block, &old);
-	/* A thread in the middle of something may take longer than one
-	 * bounded stop: try a few times. */
-	for (int i = 0; i < 5; i++) {
-		ret = proc_stop__stop(tid);
-		if (ret != -EAGAIN)
-			break;
-		usleep(20000);
-	}
-	if (ret == -EPERM && seccomp_filtered())
+	ret = proc_stop__stop(tid);
+	if (ret == -EAGAIN)
+		snprintf(err, errlen, "thread %d did not stop within 20 ms (busy in the kernel?); try again",
+			 tid);
+	else if (ret == -EPERM && seccomp_filtered())
 		snprintf(err, errlen, "ptrace is forbidden here: peeka runs under a seccomp filter (a container's default profile?) that refuses it; allow ptrace (e.g. docker --cap-add=SYS_PTRACE, or a seccomp profile with ptrace)");
 	else if (ret == -EPERM)
 		snprintf(err, errlen, "ptrace refused for thread %d (permission denied): peeka needs the target's uid and Yama ptrace_scope 0, or CAP_SYS_PTRACE",

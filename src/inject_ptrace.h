@@ -50,7 +50,11 @@ int inject__resolve(struct py_proc *pp, struct inject_syms *s, char *err,
 int inject__preflight(struct py_proc *pp, char *err, size_t errlen);
 
 /*
- * Run @code (at most 4000 bytes) on thread @tid by @way.  *rc gets the
+ * Run @code (at most 4000 bytes) on thread @tid by @way.  A pending call
+ * is cut short after 30 s; a PyGILState call, once started, is waited for
+ * however long it takes (interrupting it inside the GIL's locks could
+ * deadlock the process), so run it where the caller may stop waiting
+ * (agent_attach runs it in a child process).  *rc gets the
  * call's result: Py_AddPendingCall's (0 = queued) or PyRun_SimpleString's
  * (0 = ran without an exception).  Returns 0 when the call was made and
  * the thread restored, or an error with one line in @err; the thread is

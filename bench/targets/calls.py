@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """A tight loop calling a trivial function, for bench/agent.sh: after
-READY, one line per batch of N calls with the nanoseconds per call."""
+READY, one line per batch of N calls: when the batch ended
+(time.monotonic()) and the nanoseconds per call."""
 import sys
 import time
 
@@ -16,7 +17,8 @@ def main():
         t0 = time.perf_counter_ns()
         for i in range(n):
             f(i, 1)
-        print("%.1f" % ((time.perf_counter_ns() - t0) / n), flush=True)
+        t1 = time.perf_counter_ns()
+        print("%.6f %.1f" % (time.monotonic(), (t1 - t0) / n), flush=True)
 
 
 if __name__ == "__main__":

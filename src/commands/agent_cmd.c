@@ -3,6 +3,7 @@
 #include "agent_cmd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -84,10 +85,18 @@ int agent_cmd__remember(int pid)
 
 	if (ret)
 		return ret;
+	int fd;
+
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	f = fopen(tmp, "w");
-	if (!f)
+	/* A new file, never through a link someone left there. */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	f = fd < 0 ? NULL : fdopen(fd, "w");
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return -errno;
+	}
 	fprintf(f, "%d %llu\n", pid, start_time(pid));
 	if (fclose(f))
 		return -errno;

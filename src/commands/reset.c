@@ -46,7 +46,7 @@ int cmd_reset(int argc, char **argv)
 	struct agent_session s;
 	struct json_val *reply = NULL;
 	const struct json_val *data, *errs;
-	char args[1024];
+	char *args = NULL;
 
 	if (r != OPTS_OK)
 		return r == OPTS_HELP ? CMD_OK : CMD_USAGE;
@@ -65,14 +65,13 @@ int cmd_reset(int argc, char **argv)
 		json_out__key(&j, "pattern");
 		json_out__string(&j, operands[0]);
 		json_out__end_object(&j);
-		fclose(f);
-		snprintf(args, sizeof(args), "%s", buf ? buf : "{}");
-		free(buf);
-	} else {
-		snprintf(args, sizeof(args), "{}");
+		if (fclose(f) || !buf)
+			return free(buf), error("out of memory"), CMD_FAILED;
+		args = buf;
 	}
 	status = agent_cmd__request(given, "reset", args, RESET_TIMEOUT_MS, &s,
 				    &pid, &reply);
+	free(args);
 	if (status)
 		return status;
 	data = json_in__get(reply, "data");

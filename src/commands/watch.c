@@ -244,6 +244,18 @@ static void pretty(const struct json_val *v, int indent, int used)
 	printf("\n%*s%c", indent, "", obj ? '}' : ']');
 }
 
+/* Text from the target on a terminal: control characters (escape
+ * sequences) are shown as '?'. */
+static const char *clean(const char *s, char *buf, size_t len)
+{
+	size_t i = 0;
+
+	for (; s && *s && i + 1 < len; s++)
+		buf[i++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+	buf[i] = '\0';
+	return buf;
+}
+
 static void print_field(const struct json_val *d, const char *key)
 {
 	const struct json_val *v = json_in__get(d, key);
@@ -267,10 +279,12 @@ static void print_pretty(const struct json_val *m)
 
 	if (localtime_r(&sec, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	char c1[64], c2[512], c3[256];
+
 	printf("%s.%06d  %s  %s  thread %s (%lld)", when,
-	       (int)((ts - (double)sec) * 1e6), loc,
-	       json_in__str(m, "func_name", "?"),
-	       json_in__str(d, "thread_name", "?"),
+	       (int)((ts - (double)sec) * 1e6), clean(loc, c1, sizeof(c1)),
+	       clean(json_in__str(m, "func_name", "?"), c2, sizeof(c2)),
+	       clean(json_in__str(d, "thread_name", "?"), c3, sizeof(c3)),
 	       (long long)json_in__int(d, "thread_id", 0));
 	if (ms >= 0)
 		printf("  %.3f ms", ms);
@@ -298,7 +312,10 @@ static void print_end(const struct watch_opts *o, const struct json_val *m)
 		print_json(m);
 		return;
 	}
-	if (!strcmp(reason, "limit"))
+	if (!strcmp(reason, "error"))
+		fprintf(stderr, "peeka: the watch failed in the target after %lld observation%s: %s; the hook is removed\n",
+			count, count == 1 ? "" : "s", json_in__str(m, "message", "?"));
+	else if (!strcmp(reason, "limit"))
 		fprintf(stderr, "peeka: %lld observation%s: the limit (-n %u) was reached; the hook is removed\n",
 			count, count == 1 ? "" : "s", o->n);
 	else
@@ -372,7 +389,7 @@ int cmd_watch(int argc, char **argv)
 	struct agent_session s;
 	struct agent_conn c = { -1, 0 };
 	struct json_val *m = NULL;
-	char err[768], *args;
+	char err[768] = "", *args;
 	int status = parse(argc, argv, &o), pid = 0, id, ret;
 	const char *type;
 

@@ -37,11 +37,16 @@ ENV.pop("PEEKA_TEST_KILL_AT", None)
 class Target:
     """agent_fixture.py in MODE; .truth, .pid, .status(), .output()."""
 
-    def __init__(self, mode, env=None):
+    def __init__(self, mode, env=None, uid=None):
+        def drop():
+            os.setgid(uid)
+            os.setgroups([])
+            os.setuid(uid)
         self.p = subprocess.Popen(
             [LAUNCHER, FIXTURE, mode, "--timeout", "150"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, env=env)
+            stderr=subprocess.PIPE, text=True, env=env,
+            preexec_fn=drop if uid is not None else None)
         self.truth = json.loads(self.p.stdout.readline())
         if self.p.stdout.readline().strip() != "READY":
             raise SystemExit("fixture did not start: " + self.p.stderr.read())
@@ -400,6 +405,31 @@ def run_all():
             peeka("detach", "--pid", str(t.pid))
             if t.status()["marker"]:
                 fail("%s: marker after detach" % mode)
+        finally:
+            t.finish()
+
+    # A target running as another user than peeka (root): its files are
+    # its user's, and everything works and goes away.  Only interpreters
+    # that user can run (not those under /root).
+    if os.geteuid() == 0 and not LAUNCHER.startswith("/root/"):
+        t = Target("loop", uid=65534)
+        try:
+            attach(t, method=expected_method("loop"))
+            dirs = [os.path.join("/proc/%d/root/tmp" % t.pid, x)
+                    for x in os.listdir("/proc/%d/root/tmp" % t.pid)
+                    if x.startswith("peeka-%d-" % t.pid)]
+            owners = {os.stat(os.path.join(d, f)).st_uid
+                      for d in dirs for f in os.listdir(d) + [""]}
+            if len(dirs) != 1 or owners != {65534}:
+                fail("files of a uid 65534 target: %r owned by %r" % (
+                    dirs, owners))
+            obs, _, _ = watch("__main__.compute", "-n", "1")
+            if len(obs) != 1:
+                fail("uid 65534 target: watch %r" % obs)
+            peeka("detach")
+            if any(x.startswith("peeka-%d-" % t.pid)
+                   for x in os.listdir("/proc/%d/root/tmp" % t.pid)):
+                fail("uid 65534 target: files left after detach")
         finally:
             t.finish()
 
