@@ -286,6 +286,23 @@ def end_of(p):
     return got[-1] if got else {}, p.returncode, err
 
 
+def check_pretty(t):
+    """On a terminal (script(1) gives one), watch prints readable blocks
+    and says why it ended, on stderr."""
+    cmd = "%s watch __main__.compute -n 2 2>&1" % PEEKA
+    r = subprocess.run(["script", "-qec", cmd, "/dev/null"],
+                       capture_output=True, text=True, timeout=60, env=ENV)
+    out = r.stdout.replace("\r", "")
+    heads = [x for x in out.splitlines() if "  AtExit  __main__.compute  "
+             "thread MainThread (%d)" % t.truth["main_id"] in x]
+    params = [x for x in out.splitlines() if x.startswith("  params ")]
+    results = [x for x in out.splitlines() if x.startswith("  result ")]
+    if r.returncode != 0 or len(heads) != 2 or len(params) != 2 or \
+            len(results) != 2 or "the limit (-n 2) was reached" not in out \
+            or '"type"' in out:
+        fail("pretty watch output: %d %r" % (r.returncode, out[:1500]))
+
+
 def check_stop_and_reset(t):
     # Ctrl-C: the hook goes, exit 0, end reason user.
     p = streaming(["__main__.compute", "-n", "100000"])
@@ -380,6 +397,7 @@ def run_all():
             fail("while attached: %r" % st)
         check_other_user(t)
         check_watches(t, t.truth["main_id"], "MainThread")
+        check_pretty(t)
         check_stop_and_reset(t)
         check_detach(t, before)
         # A new attach works, and detach again.
