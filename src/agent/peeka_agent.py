@@ -1,11 +1,16 @@
 # SPDX-License-Identifier: Apache-2.0
 """The in-process agent of peeka (docs/agent-protocol.md).
 
-Loaded by the bootstrap with importlib.util.spec_from_file_location (it is
-in neither sys.modules nor sys.path) and started with run(directory) in a
-daemon OS thread.  It listens on directory/agent.sock, serves up to
-MAX_CONNECTIONS clients, each in its own OS thread, and returns after a
-`detach` request, having restored every hook and removed its files.
+Loaded by the bootstrap from its source, exec(compile(source, path,
+"exec"), module.__dict__) into a types.ModuleType with __file__ set (it is
+in neither sys.modules nor sys.path, and no bytecode is written), and
+started with run(directory) in a daemon OS thread.  Its two siblings,
+peeka_proto.py and peeka_expr.py, are loaded the same way.  It listens on
+directory/agent.sock, serves up to MAX_CONNECTIONS clients, each in its
+own OS thread, and returns after a `detach` request, having restored
+every hook and removed its files; or when its socket file disappears
+(checked every SOCKET_CHECK seconds), after doing the same.  In the child
+of an os.fork() it undoes itself without any thread (_Agent.after_fork).
 
 Hooks (agent.md section 7): on 3.12+ a Python function is watched with
 sys.monitoring (local PY_START and PY_RETURN on its code object, the
@@ -22,7 +27,7 @@ non-main thread would make this thread its "main thread").
 
 import _thread
 import collections
-import importlib.util
+import functools
 import itertools
 import math
 import operator
@@ -37,11 +42,13 @@ VERSION = "0.1.0"
 MAX_CONNECTIONS = 8
 BUFFER = 1000              # observations waiting for the client, per watch
 ACCEPT_TIMEOUT = 0.25      # the accept loop and idle connections see a stop
+SOCKET_CHECK = 2.0         # how often the agent checks its socket file
 STREAM_WAIT = 0.05         # a streaming connection polls its socket
 READ_TIMEOUT = 5.0         # for the rest of a frame once its head arrived
 END_GRACE = 1.0            # wait for observations being rendered
 JOIN_TIMEOUT = 2.0         # wait for connection threads at shutdown
 MAX_PENDING = 65536        # unmatched entries (monitoring) per function
+PURGE_AT = 1024            # generator code: look for dead entries from here
 MAX_STR = 1000
 MAX_ITEMS = 100
 MAX_VALUES = 2000
@@ -52,14 +59,20 @@ KNOWN_FILES = ("agent.sock", "peeka_agent.py", "peeka_proto.py",
                "peeka_expr.py", "boot.py", "agent.error")
 CO_VARARGS, CO_VARKEYWORDS = 0x04, 0x08
 CO_GENERATOR, CO_COROUTINE = 0x20, 0x80
+CO_ITERABLE_COROUTINE, CO_ASYNC_GENERATOR = 0x100, 0x200
+CO_SUSPENDS = CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
 
 
 def _load_sibling(name, filename):
-    """A sibling file as a module that is not registered anywhere."""
+    """A sibling file as a module that is not registered anywhere, made
+    from its source as the bootstrap makes this one: nothing is written
+    to __pycache__ or PYTHONPYCACHEPREFIX."""
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), filename)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    with open(path, "rb") as f:
+        source = f.read()
+    module = types.ModuleType(name)
+    module.__file__ = path
+    exec(compile(source, path, "exec", dont_inherit=True), module.__dict__)
     return module
 
 
@@ -68,16 +81,16 @@ _expr = _load_sibling("_peeka_expr", "peeka_expr.py")
 
 
 def _originals():
-    """The thread, lock, select and socket primitives as they were before
+    """The thread, lock, poll and socket primitives as they were before
     gevent or eventlet monkey-patching (the agent's threads are OS
     threads, never greenlets)."""
     o = {"start": _thread.start_new_thread, "lock": _thread.allocate_lock,
-         "local": _thread._local, "select": select.select,
+         "local": _thread._local, "poll": getattr(select, "poll", None),
          "socket": socket.socket}
     wanted = (("start", "_thread", "start_new_thread"),
               ("lock", "_thread", "allocate_lock"),
               ("local", "_thread", "_local"),
-              ("select", "select", "select"), ("socket", "socket", "socket"))
+              ("poll", "select", "poll"), ("socket", "socket", "socket"))
     gevent = sys.modules.get("gevent.monkey")
     eventlet = sys.modules.get("eventlet.patcher")
     for key, module, name in wanted:
@@ -94,7 +107,7 @@ def _originals():
 _ORIG = _originals()
 _start_thread = _ORIG["start"]
 _allocate_lock = _ORIG["lock"]
-_select = _ORIG["select"]
+_poll = _ORIG["poll"]
 _clock = time.perf_counter
 
 
@@ -573,11 +586,17 @@ def _count_value(counter):
 class _Watch:
     """One `watch` stream: its filter, its bounded buffer and counters.
     The producing side takes no lock: counters are itertools.count
-    objects and the buffer a deque (both atomic under the GIL)."""
+    objects and the buffer a deque (both atomic under the GIL).
+
+    A watch ends in two steps: `reason` set (it produces nothing more;
+    an application thread may do this, at its limit or on an error in
+    the hook, without taking any lock), then `closed` (taken out of its
+    hook, the hook removed when it was the last; only the agent's own
+    threads do this, under the agent's lock)."""
 
     __slots__ = ("id", "req_id", "conn", "func_name", "n", "cond", "depth",
                  "at_enter", "at_exit", "at_exc", "buf", "taken", "drops",
-                 "sent", "reason", "message", "ended_at", "hook")
+                 "sent", "reason", "message", "ended_at", "hook", "closed")
 
     def __init__(self, wid, req_id, conn, func_name, n, cond, depth, at):
         self.id, self.req_id, self.conn = wid, req_id, conn
@@ -593,6 +612,17 @@ class _Watch:
         self.reason = self.message = None
         self.ended_at = 0.0
         self.hook = None
+        self.closed = False
+
+    def done(self, reason, message=None):
+        """Stops producing, from any thread and without a lock; the
+        connection (or the agent's) thread removes the hook and sends
+        `end`."""
+        if self.reason is None:
+            self.message = message
+            self.ended_at = time.monotonic()
+            self.reason = reason
+        self.conn.wake_up()
 
     def put(self, obs):
         buf = self.buf
@@ -635,6 +665,8 @@ class _Hook:
         a __del__ run by the collector) is not observed in turn."""
         bound = names = None
         for w in ws:
+            if w.reason is not None:
+                continue
             if w.cond is not None:
                 if bound is None:
                     bound = self.bind(raw)
@@ -652,8 +684,6 @@ class _Hook:
                 if not ok:
                     continue
             # Take the event: the per-call cost when nothing is rendered.
-            if w.reason is not None:
-                continue
             p = next(w.taken)
             if p > w.n:
                 continue
@@ -676,12 +706,16 @@ class _Hook:
                             raise
                         w.put(obs)
                     if r & _LAST:
-                        self.agent.end_watch(w, "limit")
+                        # No lock here: the connection thread removes
+                        # the hook (an application thread taking the
+                        # agent's lock could deadlock with it).
+                        w.done("limit")
                 finally:
                     _tls.busy = False
 
     def failed(self, e):
-        """An error inside the hook: counted, and its watches end."""
+        """An error inside the hook: counted, and its watches end (they
+        stop producing now; the hook is removed by an agent thread)."""
         self.errors += 1
         _tls.busy = True
         try:
@@ -690,7 +724,7 @@ class _Hook:
             except Exception:
                 message = "internal error in the hook"
             for w in self.watches:
-                self.agent.end_watch(w, "error", message)
+                w.done("error", message)
         except Exception:
             pass
         finally:
@@ -733,7 +767,8 @@ class _WrapHook(_Hook):
     def install(self):
         t = self.target
         wrapper = _make_wrapper(self, t.call, t.flags)
-        _copy_metadata(wrapper, t.call)
+        self.wrapper = wrapper
+        self.snapshot = _copy_metadata(wrapper, t.call)
         if t.wrap_as == "static":
             installed = staticmethod(wrapper)
         elif t.wrap_as == "class":
@@ -745,14 +780,16 @@ class _WrapHook(_Hook):
         if current is not expected:
             raise _BadRequest("%s changed while the hook was being made"
                               % t.pattern)
+        self.installed = installed      # first: see _Agent.after_fork()
         _set_attr(t.owner, t.name, installed)
-        self.installed = installed
         self.live = True
 
     def uninstall(self):
         """None, or why the original could not be put back."""
         self.live = False
         t = self.target
+        if self.installed is None:
+            return None
         if _own_dict(t.owner).get(t.name, _MISSING) is not self.installed:
             return ("%s was replaced by someone else after the hook was "
                     "installed; left as it is" % t.pattern)
@@ -763,6 +800,8 @@ class _WrapHook(_Hook):
                 _set_attr(t.owner, t.name, t.raw)
         except Exception as e:
             return "cannot restore %s: %s" % (t.pattern, _exc_text(e))
+        self.installed = None
+        _give_back(self.wrapper, self.snapshot, t.call)
         return None
 
 
@@ -774,7 +813,34 @@ class _MonHook(_Hook):
     def __init__(self, agent, key, target, sig):
         _Hook.__init__(self, agent, key, target.pattern, target.kind, sig)
         self.code = target.code
+        # id(frame) -> (snapshot, start, frame).  Holding the frame keeps
+        # its id from being reused by another call while the entry
+        # exists, and exits check it.  A generator or coroutine may be
+        # dropped while suspended without any exit event (3.13 closes
+        # one without raising when its yield is not inside a try), so
+        # for such code the entries of dead frames are looked for once
+        # the dict grows past purge_at.
         self.pending = {}
+        self.suspends = bool(self.code.co_flags & CO_SUSPENDS)
+        self.purge_at = PURGE_AT if self.suspends else MAX_PENDING
+
+    def purge(self):
+        """Makes room in `pending` (in the thread of a call, no lock):
+        drops the entries of frames only `pending` still holds (their
+        generator is gone), then, if that is not enough, the older half;
+        the next purge waits until the dict has doubled."""
+        pending = self.pending
+        if self.suspends:
+            refs = sys.getrefcount
+            for key, entry in list(pending.items()):
+                # 2: the entry's tuple and the argument
+                if refs(entry[2]) <= 2:
+                    pending.pop(key, None)
+        if len(pending) >= MAX_PENDING:
+            for key in list(itertools.islice(pending, len(pending) // 2)):
+                pending.pop(key, None)
+        self.purge_at = min(max(PURGE_AT, 2 * len(pending)), MAX_PENDING) \
+            if self.suspends else MAX_PENDING
 
     def bind(self, raw):
         snap, frame = raw
@@ -818,7 +884,10 @@ def _observation(w, location, bound, result, exc, dur):
 
 def _make_wrapper(h, func, flags):
     """A wrapper calling @func that reports to hook @h: async def for a
-    coroutine function, a generator for a generator function."""
+    coroutine function, a generator for a generator function (itself an
+    iterable coroutine, awaitable, when @func is one: @types.coroutine),
+    and for an async generator function a stand-in that inspect still
+    takes for one (see _async_gen_stand_in)."""
     tls, clock = _tls, _clock
 
     if flags & CO_COROUTINE:
@@ -851,6 +920,8 @@ def _make_wrapper(h, func, flags):
                 raise
             h.on_exit(args, kwargs, clock() - t0, result, None)
             return result
+        if flags & CO_ITERABLE_COROUTINE:
+            wrapper = types.coroutine(wrapper)      # sets the flag
         return wrapper
 
     def wrapper(*args, **kwargs):
@@ -874,20 +945,99 @@ def _make_wrapper(h, func, flags):
             except Exception as error:
                 h.failed(error)
         return result
+
+    if flags & CO_ASYNC_GENERATOR:
+        return _async_gen_stand_in(func, wrapper)
     return wrapper
 
 
+def _async_gen_stand_in(func, call):
+    """What replaces an async generator function @func: calling it runs
+    @call, the plain wrapper, which times only the creation of the async
+    generator and returns that very object (its iteration is not
+    observed: the result is the async generator, the duration that of
+    the call).  It is a functools.partial of @func, because inspect
+    looks through partial objects (isasyncgenfunction stays true, on
+    every version), binds like a function in a class, and reads the
+    function's attributes from @func."""
+
+    class hooked_function(functools.partial):
+        __slots__ = ()
+
+        def __call__(self, *args, **kwargs):
+            return call(*args, **kwargs)
+
+        def __get__(self, obj, cls=None):
+            return self if obj is None else types.MethodType(self, obj)
+
+        def __getattr__(self, name):
+            return getattr(func, name)
+
+        def __repr__(self):
+            return _FunctionType.__repr__(func)
+
+        def __reduce__(self):
+            return _FunctionType.__dict__["__qualname__"].__get__(func)
+
+    return hooked_function(func)
+
+
+_FUNCTION_ATTRS = ("__module__", "__name__", "__qualname__", "__doc__",
+                   "__defaults__", "__kwdefaults__") + tuple(
+    n for n in ("__type_params__",) if n in _FunctionType.__dict__)
+_ANNOTATE = "__annotate__" in _FunctionType.__dict__      # 3.14: PEP 649
+
+
 def _copy_metadata(wrapper, func):
-    """Name, doc and the very __dict__ of a Python function, so that
-    attributes set while hooked land on the original."""
+    """What functools.update_wrapper copies, and __defaults__ and
+    __kwdefaults__, so that inspect.signature and the like see the
+    original while it is hooked: __wrapped__ is @func, and the wrapper's
+    __dict__ a copy of the function's.  On 3.14 __annotate__ is copied,
+    not __annotations__ (reading those would evaluate them).  Returns
+    the wrapper's __dict__ as it is now, for _give_back()."""
     if type(func) is _FunctionType:
-        for name in ("__name__", "__qualname__", "__doc__", "__module__"):
-            setattr(wrapper, name, getattr(func, name))
-        wrapper.__dict__ = func.__dict__
+        if type(wrapper) is _FunctionType:
+            for name in _FUNCTION_ATTRS:
+                setattr(wrapper, name, getattr(func, name))
+            annotate = func.__annotate__ if _ANNOTATE else None
+            if annotate is not None:
+                wrapper.__annotate__ = annotate
+            else:
+                wrapper.__annotations__ = func.__annotations__
+            wrapper.__dict__ = dict(func.__dict__)
+        else:                   # the async generator stand-in
+            d = wrapper.__dict__
+            d.update(func.__dict__)
+            d["__module__"] = func.__module__
+            d["__doc__"] = func.__doc__
     elif type(func) is types.BuiltinFunctionType:
         wrapper.__name__ = func.__name__
         wrapper.__qualname__ = func.__qualname__
         wrapper.__doc__ = func.__doc__
+    wrapper.__dict__["__wrapped__"] = func
+    return dict(wrapper.__dict__)
+
+
+def _give_back(wrapper, snapshot, func):
+    """Attributes the application set on (or deleted from) the function
+    while it was hooked, that is on the wrapper, are carried over to the
+    original function."""
+    if type(func) is not _FunctionType:
+        return
+    try:
+        now = wrapper.__dict__
+        for name, value in list(now.items()):
+            if type(name) is str and name != "__wrapped__" and \
+                    snapshot.get(name, _MISSING) is not value:
+                setattr(func, name, value)
+        for name in snapshot:
+            if type(name) is str and name not in now:
+                try:
+                    delattr(func, name)
+                except AttributeError:
+                    pass
+    except Exception:
+        pass
 
 
 def _own_dict(owner):
@@ -983,10 +1133,12 @@ class _Monitor:
 def _monitoring_callbacks(hooks):
     """PY_START, PY_RETURN and PY_UNWIND callbacks.  The frame of the
     monitored call is sys._getframe(1); entry and exit are matched by its
-    id, so recursion, threads and generators pair correctly.  The
-    arguments are copied at entry (the values passed, even if the
-    function rebinds its parameters), unless every exit watch would drop
-    the event anyway; _MonHook.bind() then reads them at exit.
+    id, and the entry holds the frame (so that id is not reused while the
+    entry exists) which the exit checks, so recursion, threads and
+    generators pair correctly.  The arguments are copied at entry (the
+    values passed, even if the function rebinds its parameters), unless
+    every exit watch would drop the event anyway; _MonHook.bind() then
+    reads them at exit.
     CPython delivers no event while a callback runs, so `busy` matters
     only for the agent's own threads, and only at entry: an exit without
     a recorded entry is ignored."""
@@ -1011,9 +1163,9 @@ def _monitoring_callbacks(hooks):
                             snap = h.sig.snapshot(frame.f_locals)
                             break
                 pending = h.pending
-                if len(pending) >= MAX_PENDING:
-                    pending.clear()
-                pending[id(frame)] = (snap, clock())
+                if len(pending) >= h.purge_at:
+                    h.purge()
+                pending[id(frame)] = (snap, clock(), frame)
         except Exception as e:
             h.failed(e)
 
@@ -1025,7 +1177,7 @@ def _monitoring_callbacks(hooks):
         frame = getframe(1)
         try:
             entry = h.pending.pop(id(frame), None)
-            if entry is not None and h.ret_ws:
+            if entry is not None and entry[2] is frame and h.ret_ws:
                 h.fire(h.ret_ws, "AtExit", (entry[0], frame), value, None,
                        t1 - entry[1])
         except Exception as e:
@@ -1039,7 +1191,7 @@ def _monitoring_callbacks(hooks):
         frame = getframe(1)
         try:
             entry = h.pending.pop(id(frame), None)
-            if entry is not None and h.exc_ws:
+            if entry is not None and entry[2] is frame and h.exc_ws:
                 h.fire(h.exc_ws, "AtExceptionExit", (entry[0], frame), None,
                        exc, t1 - entry[1])
         except Exception as e:
@@ -1243,6 +1395,10 @@ class _Agent:
             hasattr(sys, "monitoring") else None
         self.nap = _allocate_lock()
         self.nap.acquire()
+        self.installing = None      # a hook between install() and hooks
+        self.listener = None
+        self.sock_path = os.path.join(directory, "agent.sock")
+        self.sock_id = self.dir_id = None
 
     def sleep(self, seconds):
         self.nap.acquire(True, seconds)
@@ -1265,15 +1421,18 @@ class _Agent:
             hook.names.add(pattern)
             hook.set_watches(hook.watches + (w,))
             if not hook.live:
+                self.installing = hook      # seen by after_fork()
                 try:
                     hook.install()
                 except Exception as e:
+                    self.installing = None
                     hook.set_watches(())
                     if isinstance(e, _BadRequest):
                         raise
                     raise _BadRequest("cannot hook %s: %s"
                                       % (pattern, _exc_text(e)))
                 self.hooks[hook.key] = hook
+                self.installing = None
             self.watches[w.id] = w
             conn.streams[w.id] = w
         return w, hook
@@ -1297,28 +1456,51 @@ class _Agent:
         return _WrapHook(self, key, t, sig)
 
     def end_watch(self, w, reason, message=None):
-        """Ends @w (no more observations); drops its hook when it was the
-        last watch on it.  The stream's own thread sends `end`."""
+        """Ends @w (no more observations) and closes it; the stream's own
+        thread sends `end`.  Agent threads only (it takes the lock)."""
         with self.lock:
-            if w.reason is not None:
-                return
-            w.ended_at = time.monotonic()
-            w.reason, w.message = reason, message
-            self.watches.pop(w.id, None)
-            h = w.hook
-            h.set_watches(tuple(x for x in h.watches if x is not w))
-            if not h.watches and self.hooks.get(h.key) is h:
-                error = self._drop(h)
-                if error:
-                    self.orphans.append({"func": h.name, "message": error})
+            self._close(w, reason, message)
         w.conn.wake_up()
 
+    def _close(self, w, reason=None, message=None):
+        """Under the lock: @w ends (unless it already has a reason) and
+        leaves its hook, which is removed when it was the last watch."""
+        if w.closed:
+            return
+        w.closed = True
+        if w.reason is None:
+            w.message = message
+            w.ended_at = time.monotonic()
+            w.reason = reason
+        self.watches.pop(w.id, None)
+        h = w.hook
+        h.set_watches(tuple(x for x in h.watches if x is not w))
+        if not h.watches and self.hooks.get(h.key) is h:
+            error = self._drop(h)
+            if error:
+                self.orphans.append({"func": h.name, "message": error})
+
+    def sweep(self):
+        """Closes the watches that application threads ended (limit,
+        error in the hook) and whose connection did not yet."""
+        ended = [w for w in list(self.watches.values())
+                 if w.reason is not None]
+        if ended:
+            with self.lock:
+                for w in ended:
+                    self._close(w)
+            for w in ended:
+                w.conn.wake_up()
+
     def _drop(self, h):
-        del self.hooks[h.key]
+        """Under the lock: uninstalls @h, then forgets it (in this order,
+        so that a fork in between still finds it in the child)."""
         try:
-            return h.uninstall()
+            error = h.uninstall()
         except Exception as e:
-            return "cannot restore %s: %s" % (h.name, _exc_text(e))
+            error = "cannot restore %s: %s" % (h.name, _exc_text(e))
+        self.hooks.pop(h.key, None)
+        return error
 
     def reset(self, pattern, reason):
         """Removes the hooks of @pattern (all when None)."""
@@ -1329,8 +1511,10 @@ class _Agent:
                     continue
                 ws = h.watches
                 for w in ws:
-                    w.ended_at = time.monotonic()
-                    w.reason = reason
+                    w.closed = True
+                    if w.reason is None:
+                        w.ended_at = time.monotonic()
+                        w.reason = reason
                     self.watches.pop(w.id, None)
                     woken.append(w)
                 h.set_watches(())
@@ -1373,8 +1557,9 @@ class _Agent:
             except AttributeError:
                 pass
 
-    def remove_files(self):
-        """Deletes the files the agent knows of, then the directory."""
+    def remove_files(self, keep=()):
+        """Deletes the files the agent knows of (but those in @keep),
+        then the directory."""
         d, removed, errors = self.directory, [], []
 
         def unlink(path):
@@ -1388,7 +1573,8 @@ class _Agent:
                                "%s" % (path, os.strerror(e.errno))})
 
         for name in KNOWN_FILES:
-            unlink(os.path.join(d, name))
+            if name not in keep:
+                unlink(os.path.join(d, name))
         cache = os.path.join(d, "__pycache__")
         stems = tuple(n[:-3] + "." for n in KNOWN_FILES if n.endswith(".py"))
         try:
@@ -1417,12 +1603,19 @@ class _Agent:
     def run(self):
         was_busy = _tls.busy
         _tls.busy = True
-        listener, _path = _proto.make_listener(self.directory)
-        listener = _native_socket(listener)
+        _register_at_fork()
+        state = getattr(sys, "_peeka_agent", None)
+        if type(state) is dict and state.get("dir") == self.directory:
+            state["after_fork"] = self.after_fork
+        listener, path = _proto.make_listener(self.directory)
+        self.listener = listener = _native_socket(listener)
         clean = False
         try:
+            st = os.lstat(path)
+            self.sock_id = (st.st_dev, st.st_ino)
+            st = os.lstat(self.directory)
+            self.dir_id = (st.st_dev, st.st_ino)
             listener.settimeout(ACCEPT_TIMEOUT)
-            state = getattr(sys, "_peeka_agent", None)
             if type(state) is dict:
                 state["state"] = "running"
             self.accept_loop(listener)
@@ -1440,7 +1633,14 @@ class _Agent:
 
     def accept_loop(self, listener):
         failures = 0
+        check = time.monotonic() + SOCKET_CHECK
         while not self.stopping:
+            if time.monotonic() >= check:
+                if self.socket_gone():
+                    self.vanish()
+                    return
+                check = time.monotonic() + SOCKET_CHECK
+            self.sweep()
             try:
                 sock, _ = listener.accept()
             except socket.timeout:
@@ -1453,6 +1653,82 @@ class _Agent:
                 continue
             failures = 0
             self.admit(sock)
+
+    def socket_gone(self):
+        """Whether directory/agent.sock is no longer the socket this agent
+        bound: unlinked, replaced, or its directory removed."""
+        try:
+            st = os.lstat(self.sock_path)
+        except (FileNotFoundError, NotADirectoryError):
+            return True
+        except OSError:
+            return False            # unreadable for now: not proof
+        return (st.st_dev, st.st_ino) != self.sock_id
+
+    def vanish(self):
+        """The socket file is gone, so no client can reach the agent any
+        more: as on detach, every hook is restored, every stream ended and
+        the marker dropped; then the files the agent knows of are removed,
+        if the directory is still its own, but never agent.sock (whatever
+        is at that path now is someone else's)."""
+        with self.lock:
+            self.stopping = True
+        self.reset(None, "detach")
+        self.drop_marker()
+        try:
+            st = os.lstat(self.directory)
+            own = (st.st_dev, st.st_ino) == self.dir_id
+        except OSError:
+            own = False
+        if own:
+            self.remove_files(keep=("agent.sock",))
+
+    def after_fork(self):
+        """In the child of os.fork(), through the handler of
+        _register_at_fork(): no agent thread lives there, and the locks
+        other threads held stay held.  So without taking any lock: new
+        locks, every hook removed (the exact originals back), the
+        sys.monitoring tool freed, the inherited listener and connection
+        sockets closed (only closed: nothing is sent or shut down, they
+        are the parent's too) and the marker dropped.  The agent's files
+        belong to the parent and stay."""
+        self.stopping = True
+        self.lock = _allocate_lock()
+        self.nap = _allocate_lock()
+        self.nap.acquire()
+        hooks = list(self.hooks.values())
+        if self.installing is not None and \
+                not any(h is self.installing for h in hooks):
+            hooks.append(self.installing)
+        for h in hooks:
+            try:
+                h.set_watches(())
+                h.uninstall()
+            except Exception:
+                pass
+        self.hooks, self.installing = {}, None
+        for w in list(self.watches.values()):
+            w.closed = True
+            if w.reason is None:
+                w.reason = "detach"
+        self.watches = {}
+        if self.monitor is not None:
+            try:
+                self.monitor.hooks.clear()
+                self.monitor.release()
+            except Exception:
+                pass
+        socks = [self.listener] + [c.sock for c in list(self.conns)]
+        for conn in list(self.conns):
+            conn.wake = _allocate_lock()
+        self.conns = set()
+        for sock in socks:
+            try:
+                if sock is not None:
+                    sock.close()
+            except Exception:
+                pass
+        self.drop_marker()
 
     def admit(self, sock):
         try:
@@ -1505,12 +1781,67 @@ class _Agent:
             self.conns.discard(conn)
 
 
+_AT_FORK_SOURCE = """
+def after_fork_in_child():
+    try:
+        mark = sys.__dict__.get("_peeka_agent")
+        if type(mark) is dict:
+            handler = mark.get("after_fork")
+            if handler is not None:
+                handler()
+            else:                   # an agent still starting: its thread
+                del sys._peeka_agent    # is not in this process
+    except BaseException:
+        pass
+"""
+
+
+def _register_at_fork():
+    """Once per process, whatever the number of agents loaded one after
+    the other (os.register_at_fork cannot be undone): the handler, kept
+    in sys._peeka_at_fork, calls the after_fork of the agent the marker
+    names, so it does nothing once no agent runs.  It is made in a
+    namespace of its own, so that it keeps no agent module alive."""
+    register = getattr(os, "register_at_fork", None)
+    if register is None or "_peeka_at_fork" in sys.__dict__:
+        return
+    namespace = {"sys": sys}
+    exec(_AT_FORK_SOURCE, namespace)
+    handler = namespace["after_fork_in_child"]
+    if sys.__dict__.setdefault("_peeka_at_fork", handler) is handler:
+        register(after_in_child=handler)
+
+
 def _native_socket(sock):
     """@sock as the original socket class (not a gevent/eventlet one)."""
     cls = _ORIG["socket"]
     if type(sock) is cls:
         return sock
     return cls(sock.family, sock.type, 0, sock.detach())
+
+
+def _waiter(sock):
+    """A function(timeout) telling whether @sock has something to read
+    (or was closed), for any descriptor number (select.select stops at
+    1024): poll, or where there is none, a timeout and recv(MSG_PEEK)."""
+    if _poll is not None:
+        poller = _poll()
+        poller.register(sock.fileno(), getattr(select, "POLLIN", 1))
+
+        def readable(timeout):
+            return bool(poller.poll(int(timeout * 1000)))
+        return readable
+
+    def peek(timeout):
+        sock.settimeout(timeout)
+        try:
+            sock.recv(1, socket.MSG_PEEK)
+            return True
+        except (socket.timeout, BlockingIOError):
+            return False
+        finally:
+            sock.settimeout(None)
+    return peek
 
 
 class _Gone(Exception):
@@ -1539,13 +1870,14 @@ class _Conn:
             raise _Gone()
 
     def serve(self):
+        readable = _waiter(self.sock)
         while True:
             self.flush()
             if self.agent.stopping and not self.streams:
                 return
             timeout = 0 if self.streams else ACCEPT_TIMEOUT
             try:
-                ready = _select([self.sock], [], [], timeout)[0]
+                ready = readable(timeout)
             except (OSError, ValueError):
                 return
             if not ready:
@@ -1602,6 +1934,8 @@ class _Conn:
             w.sent += 1
         if w.reason is None:
             return False
+        if not w.closed:                # its hook goes before `end`
+            self.agent.end_watch(w, w.reason)
         if not w.settled() and time.monotonic() - w.ended_at < END_GRACE:
             return False                # some are still being rendered
         end = {"id": w.req_id, "type": "end", "watch_id": w.id,

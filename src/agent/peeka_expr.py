@@ -27,6 +27,21 @@ values made of builtin scalars and containers.  Every number, string and
 container made is capped in size; going over, or any error, makes the
 condition false for that call (ExprError), never an exception in the
 application.
+
+Attributes are read without running code: the instance dict is found
+only through the C-level __dict__ descriptor of the object's type (a
+__dict__ property defined by a class is never run, and the object then
+counts as having no instance dict), and classes are walked through
+type's own __mro__ and __dict__ descriptors (no metaclass code).
+
+Residual risk, accepted: a dict lookup compares keys of equal hash with
+==, and that comparison starts with the key stored in the dict.  So
+d[key] on an exact dict (indexing; the key itself must be a str, int,
+bytes, None, bool or float), and x.name on an instance dict, could run
+the __eq__ of an application object used as a key of that dict (or a
+str subclass used as an attribute name) when its hash collides with the
+key looked up.  Checking every key first would cost a pass over the dict
+at each call; 'in' does check (both sides must be plain values).
 """
 
 import ast
@@ -203,29 +218,63 @@ def _constant_parts(node):
             yield part
 
 
+_MRO = type.__dict__["__mro__"].__get__
+_TYPE_DICT = type.__dict__["__dict__"].__get__
+_TYPE_NAME = type.__dict__["__name__"].__get__
+_MISSING = object()
+
+
+def _type_has(t, name):
+    """Whether @name is in the namespace of @t or of a class of its MRO."""
+    for klass in _MRO(t):
+        if name in _TYPE_DICT(klass):
+            return True
+    return False
+
+
+def _instance_dict(obj, t):
+    """The instance dict of @obj, found only through the C-level __dict__
+    descriptor of its type (the getset every class with instance dicts
+    has; or, for a few builtin types such as types.SimpleNamespace, a
+    member descriptor: neither can run Python code); None when the
+    class defines __dict__ otherwise (a property would run code) or has
+    none."""
+    for klass in _MRO(t):
+        entry = _TYPE_DICT(klass).get("__dict__", _MISSING)
+        if entry is _MISSING:
+            continue
+        if type(entry) is not types.GetSetDescriptorType and \
+                type(entry) is not types.MemberDescriptorType:
+            return None
+        d = entry.__get__(obj, t)
+        return d if type(d) is dict else None
+    return None
+
+
 def _static_attr(obj, name):
     """obj.name found without running code: the instance's __dict__ or
     slots, else a plain (non-descriptor) attribute of its class."""
     # type(), not isinstance(): isinstance may read obj.__class__, which
     # an object can make run code.
-    if issubclass(type(obj), OPAQUE):
-        raise ExprError("cannot read attributes of a %s" % type(obj).__name__)
+    t = type(obj)
+    if issubclass(t, OPAQUE):
+        raise ExprError("cannot read attributes of a %s" % _TYPE_NAME(t))
     try:
-        d = object.__getattribute__(obj, "__dict__")
-    except AttributeError:
+        d = _instance_dict(obj, t)
+    except (AttributeError, TypeError):
         d = None
-    if type(d) is dict and name in d:
+    if d is not None and name in d:
         return d[name]
-    for klass in type(obj).__mro__:
-        kd = klass.__dict__
+    for klass in _MRO(t):
+        kd = _TYPE_DICT(klass)
         if name in kd:
             v = kd[name]
             if type(v) is types.MemberDescriptorType:   # __slots__
                 try:
-                    return v.__get__(obj, type(obj))
+                    return v.__get__(obj, t)
                 except AttributeError:
                     raise ExprError("'%s' is not set" % name)
-            if hasattr(type(v), "__get__"):
+            if _type_has(type(v), "__get__"):
                 raise ExprError("'%s' is computed (a property or method): "
                                 "not read by conditions" % name)
             return v
@@ -299,6 +348,7 @@ SIZED_T = frozenset(SIZED)
 INDEXABLE_T = frozenset(INDEXABLE)
 SCALAR = frozenset((type(None), bool, int, float, complex, str, bytes))
 CONTAINER = frozenset((tuple, list, set, frozenset, dict, range))
+DICT_KEY_T = frozenset((str, int, bytes, type(None), bool, float))
 MAX_CHECK = 10000     # items looked at to prove a value plain
 
 
@@ -433,8 +483,14 @@ def _build_subscript(node):
         if type(o) not in INDEXABLE_T:
             raise ExprError("a %s cannot be indexed" % type(o).__name__)
         i = index(names)
-        if type(i) not in SCALAR and not (_plain(i) or (type(i) is slice and _plain(
-                (i.start, i.stop, i.step)))):
+        if type(o) is dict:
+            # see the module docstring: the residual risk of a hash
+            # collision with an application object among the keys
+            if type(i) not in DICT_KEY_T:
+                raise ExprError("a dict key must be a str, int, bytes, "
+                                "None, bool or float")
+        elif type(i) not in SCALAR and not (_plain(i) or (
+                type(i) is slice and _plain((i.start, i.stop, i.step)))):
             raise ExprError("an index must be a plain value")
         return _check_size(o[i])
     return subscript

@@ -80,9 +80,17 @@ def peer_allowed(sock):
 
 def make_listener(directory, name="agent.sock"):
     """A listening socket at directory/name; the directory is created
-    0700 (or must already be ours and 0700), the socket is made 0600."""
+    0700 (or must already be ours and 0700), the socket is made 0600.
+
+    The process umask is never changed (it is process-wide: another
+    thread of the application creating a file meanwhile would get the
+    wrong mode).  A directory made here is chmod-ed to exactly 0700 (a
+    umask stricter than 077 would leave it without some of those bits);
+    the socket is bound inside it, where no other user can reach it, and
+    only then made 0600."""
     try:
         os.mkdir(directory, 0o700)
+        os.chmod(directory, 0o700)
     except FileExistsError:
         st = os.lstat(directory)
         if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or \
@@ -95,11 +103,11 @@ def make_listener(directory, name="agent.sock"):
     except FileNotFoundError:
         pass
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old = os.umask(0o177)
     try:
         sock.bind(path)
-    finally:
-        os.umask(old)
-    os.chmod(path, 0o600)
-    sock.listen(4)
+        os.chmod(path, 0o600)
+        sock.listen(4)
+    except BaseException:
+        sock.close()
+        raise
     return sock, path

@@ -1,14 +1,19 @@
 # SPDX-License-Identifier: Apache-2.0
 """The in-process agent (src/agent/peeka_agent.py), under every test
 interpreter: the three agent files are copied into a private directory,
-peeka_agent is loaded from there by path as the bootstrap does, run() is
-started in a thread, and a client drives it over agent.sock: hello,
-watch (functions, methods, static and class methods, nested classes,
-decorated and inherited methods), observation fields, locations,
-conditions and refused ones, limits, stop, disconnect, reset, several
-watches, overflow, rendering bounds, bad requests and detach (every hook
-restored to the very same object, files and directory gone, no thread
-left, the sys.monitoring tool id freed).
+peeka_agent is loaded from there by path as the bootstrap does (compiled
+from source, no bytecode written), run() is started in a thread, and a
+client drives it over agent.sock: hello, watch (functions, methods,
+static and class methods, nested classes, decorated and inherited
+methods, iterable coroutines and async generators through the wrapper,
+with their signatures kept), observation fields, locations, conditions
+and refused ones, limits (no lock taken by the application), stop,
+disconnect, reset, several watches, overflow, abandoned generators,
+rendering bounds, bad requests, descriptors past 1024, os.fork() (the
+child undoes the agent, the handler registered once), the socket file
+disappearing, and detach (every hook restored to the very same object,
+files and directory gone, no thread left, the sys.monitoring tool id
+freed).
 
     python tests/agent/test_agent.py
 """
@@ -16,9 +21,12 @@ import _thread
 import asyncio
 import importlib
 import importlib.util
+import inspect
+import json
 import math
 import os
 import py_compile
+import resource
 import shutil
 import socket
 import subprocess
@@ -26,7 +34,9 @@ import sys
 import tempfile
 import threading
 import time
+import types
 import unittest
+import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.join(HERE, "..", "..", "src", "agent")
@@ -39,6 +49,7 @@ MODULE = "agent_target_mod"
 
 TARGET = '''
 import functools
+import types as _types
 
 SIDE = []
 
@@ -189,6 +200,48 @@ class Sneaky:
         return 1
 
 
+@_types.coroutine
+def icoro(x):
+    yield
+    return x * 2
+
+
+async def agen(n):
+    for i in range(n):
+        yield i
+
+
+def annotated(a: int, b: str = "x", *, c: float = 1.5) -> str:
+    return b * a
+
+
+class Kinds:
+    @_types.coroutine
+    def icoro(self, x):
+        yield
+        return x * 2
+
+    async def agen(self, n):
+        for i in range(n):
+            yield i
+
+    def annotated(self, a: int, b: str = "x", *, c: float = 1.5) -> str:
+        return b * a
+
+    @classmethod
+    async def cagen(cls, n):
+        yield n
+
+    @staticmethod
+    async def sagen(n):
+        yield n
+
+
+class SubKinds(Kinds):
+    """Its methods are inherited: watched through the wrapper on every
+    version."""
+
+
 class SneakyList(list):
     def __iter__(self):
         SIDE.append("SneakyList.__iter__")
@@ -215,12 +268,14 @@ def interpreter_command():
 
 
 def load_agent(directory):
-    """peeka_agent loaded as the bootstrap does: by path, registered in
-    neither sys.modules nor sys.path."""
-    spec = importlib.util.spec_from_file_location(
-        "_peeka_agent", os.path.join(directory, "peeka_agent.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    """peeka_agent loaded as the bootstrap does: from its source into a
+    module registered in neither sys.modules nor sys.path, without
+    writing bytecode."""
+    path = os.path.join(directory, "peeka_agent.py")
+    module = types.ModuleType("_peeka_agent")
+    module.__file__ = path
+    with open(path, "rb") as f:
+        exec(compile(f.read(), path, "exec"), module.__dict__)
     return module
 
 
@@ -312,6 +367,8 @@ class AgentCase(unittest.TestCase):
         sys._peeka_agent = {"dir": cls.dir, "state": "starting",
                             "method": "in-process"}
         cls.agent = load_agent(cls.dir)
+        if getattr(cls, "socket_check", None) is not None:
+            cls.agent.SOCKET_CHECK = cls.socket_check
         cls.thread = threading.Thread(target=cls.agent.run, args=(cls.dir,),
                                       daemon=True)
         cls.thread.start()
@@ -335,6 +392,36 @@ class AgentCase(unittest.TestCase):
         return c
 
 
+def the_agent():
+    """The running _Agent (the marker holds its fork handler)."""
+    return sys._peeka_agent["after_fork"].__self__
+
+
+def socket_inodes(path):
+    """The inodes of the Unix sockets bound to @path, and of those
+    accepted from them."""
+    out = set()
+    with open("/proc/net/unix") as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) >= 8 and fields[7] == path:
+                out.add(int(fields[6]))
+    return out
+
+
+def open_sockets():
+    """The inodes of the sockets this process has open."""
+    out = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            link = os.readlink("/proc/self/fd/" + fd)
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            out.add(int(link[8:-1]))
+    return out
+
+
 def target_module():
     return sys.modules[MODULE]
 
@@ -345,7 +432,8 @@ def namespaces():
     m = target_module()
     return {name: dict(ns.__dict__) for name, ns in (
         ("module", m), ("Base", m.Base), ("Shop", m.Shop),
-        ("Inner", m.Shop.Inner))}
+        ("Inner", m.Shop.Inner), ("Kinds", m.Kinds),
+        ("SubKinds", m.SubKinds))}
 
 
 class Watching(AgentCase):
@@ -675,20 +763,257 @@ class Watching(AgentCase):
 
     # -- ends ---------------------------------------------------------------
 
-    def test_limit_restores_at_once(self):
+    def test_limit_restores_before_end(self):
         m, c = self.m, self.client()
         start = c.watch(MODULE + ".square", n=3)
         for i in range(10):
             m.square(i)
-        # removed in the calling thread when the third was produced
+        seen, end = c.until_end(start["watch_id"])
+        # the hook is gone by the time `end` is sent
         self.assertRestored()
         if MONITORING:
             self.assertIsNone(sys.monitoring.get_tool(4))
-        seen, end = c.until_end(start["watch_id"])
         self.assertEqual([o["data"]["params"] for o in seen],
                          [[0], [1], [2]])
         self.assertEqual((end["reason"], end["count"], end["dropped"]),
                          ("limit", 3, 0))
+
+    def test_limit_and_errors_take_no_lock(self):
+        # An application thread reaching a watch's limit, or failing in
+        # the hook, must not take the agent's lock (a __del__ or the
+        # collector running in an agent thread holding it could
+        # deadlock): it only marks the watch done, and an agent thread
+        # removes the hook and sends `end`.
+        m, c, agent = self.m, self.client(), the_agent()
+        start = c.watch(MODULE + ".square", n=2)
+        real = self.agent._observation
+
+        def broken(*args):
+            raise KeyError("inside")
+        failing = c.watch(MODULE + ".Shop.buy")
+        finished = []
+
+        def work():
+            for i in range(5):
+                m.square(i)
+            self.agent._observation = broken
+            m.Shop().buy("x")
+            m.Shop().buy("y")
+            self.agent._observation = real
+            finished.append(True)
+        agent.lock.acquire()
+        try:
+            t = threading.Thread(target=work)
+            t.start()
+            t.join(5)
+            self.assertEqual(finished, [True], "the application blocked")
+        finally:
+            self.agent._observation = real
+            agent.lock.release()
+        ends = {}
+        while len(ends) < 2:
+            f = c.recv()
+            if f["type"] == "end":
+                ends[f["watch_id"]] = (f["reason"], f["count"])
+        self.assertEqual(ends, {start["watch_id"]: ("limit", 2),
+                                failing["watch_id"]: ("error", 0)})
+        self.assertRestored()
+
+    def test_many_descriptors(self):
+        # select.select() cannot take descriptors from 1024 on: with that
+        # many files open, a new connection must still be served.
+        m = self.m
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = 1400
+        if soft != resource.RLIM_INFINITY and soft < want:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+            self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE,
+                            (soft, hard))
+        fds = []
+
+        def close_all():
+            for fd in fds:
+                os.close(fd)
+        self.addCleanup(close_all)
+        while len(fds) < 1100:
+            fds.append(os.open(os.devnull, os.O_RDONLY))
+        c = self.client()
+        self.assertGreaterEqual(c.sock.fileno(), 1024)
+        start = c.watch(MODULE + ".square", n=2)
+        m.square(3)
+        m.square(4)
+        seen, end = c.until_end(start["watch_id"])
+        self.assertEqual([o["data"]["params"] for o in seen], [[3], [4]])
+        start = c.watch(MODULE + ".square", n=5)
+        m.square(5)
+        seen, end = c.stop(start["watch_id"])
+        self.assertEqual((len(seen), end["reason"]), (1, "user"))
+
+    def test_fork(self):
+        # The child of os.fork() inherits the hooks, the marker, the
+        # monitoring tool, the sockets and maybe a held lock, but no
+        # agent thread: all of it is undone there (the originals put
+        # back, the sockets closed), while the parent's agent goes on.
+        m, agent = self.m, the_agent()
+        c, d = self.client(), self.client()
+        start = c.watch(MODULE + ".square", n=100)
+        other = d.watch(MODULE + ".SubKinds.annotated", n=100)
+        self.assertEqual(other["method"], "wrapper")
+        saved, tools = self.saved, self.tools_before
+        inodes = socket_inodes(self.sock_path)
+        self.assertGreaterEqual(len(inodes), 3)     # listener, 2 accepted
+        r, w = os.pipe()
+        agent.lock.acquire()            # held by this thread at the fork
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    os.close(r)
+                    m.square(5)
+                    m.SubKinds().annotated(2)
+                    now = namespaces()
+                    report = {
+                        "restored": all(
+                            sorted(now[n]) == sorted(ns) and
+                            all(now[n][k] is v for k, v in ns.items())
+                            for n, ns in saved.items()),
+                        "marker": "_peeka_agent" in sys.__dict__,
+                        "tools": [sys.monitoring.get_tool(i)
+                                  for i in range(6)] == tools
+                        if MONITORING else True,
+                        "sockets": sorted(open_sockets() & inodes),
+                        "lock": agent.lock.acquire(False),
+                    }
+                    os.write(w, json.dumps(report).encode())
+                    code = 0
+                finally:
+                    os._exit(code)
+        finally:
+            agent.lock.release()
+        os.close(w)
+        with os.fdopen(r, "rb") as f:
+            report = json.loads(f.read().decode() or "null")
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(status, 0)
+        self.assertEqual(report, {"restored": True, "marker": False,
+                                  "tools": True, "sockets": [],
+                                  "lock": True})
+        # the parent: still hooked, still serving, nothing seen of the
+        # child's calls
+        self.assertTrue(os.path.exists(self.sock_path))
+        self.assertEqual(sys._peeka_agent["state"], "running")
+        m.square(6)
+        seen, end = c.stop(start["watch_id"])
+        self.assertEqual([o["data"]["params"] for o in seen], [[6]])
+        seen, end = d.stop(other["watch_id"])
+        self.assertEqual(seen, [])
+
+    def test_wrapper_keeps_kinds(self):
+        # Through the wrapper (inherited methods on every version, module
+        # functions before 3.12): an iterable coroutine stays awaitable,
+        # an async generator function stays one for inspect (its async
+        # generator is returned as it is; only its creation is timed),
+        # and inspect.signature, __defaults__, __kwdefaults__,
+        # __annotations__ and __wrapped__ are those of the original.
+        m = self.m
+        sub, kinds = m.SubKinds, m.Kinds
+        names = ("icoro", "agen", "annotated", "cagen", "sagen")
+        before = {n: (inspect.signature(getattr(sub, n)),
+                      inspect.signature(getattr(sub(), n))) for n in names}
+        before.update({"m." + n: inspect.signature(getattr(m, n))
+                       for n in ("icoro", "agen", "annotated")})
+        c = self.client()
+        for n in names:
+            start = c.watch(MODULE + ".SubKinds." + n, n=10)
+            self.assertEqual(start["method"], "wrapper")
+        for n in ("icoro", "agen", "annotated"):
+            c.watch(MODULE + "." + n, n=10)
+        for n in names:
+            with self.subTest(name=n):
+                self.assertIn(n, sub.__dict__)
+                self.assertEqual((inspect.signature(getattr(sub, n)),
+                                  inspect.signature(getattr(sub(), n))),
+                                 before[n])
+        for n in ("icoro", "agen", "annotated"):
+            self.assertEqual(inspect.signature(getattr(m, n)),
+                             before["m." + n])
+        for obj in (sub.agen, sub().agen, sub.cagen, sub.sagen, m.agen):
+            self.assertTrue(inspect.isasyncgenfunction(obj), obj)
+        for obj in (sub.icoro, m.icoro):
+            self.assertTrue(inspect.isgeneratorfunction(obj), obj)
+        for obj in (sub.annotated, m.annotated):
+            self.assertEqual(obj.__defaults__, ("x",))
+            self.assertEqual(obj.__kwdefaults__, {"c": 1.5})
+            self.assertEqual(obj.__annotations__, {
+                "a": int, "b": str, "c": float, "return": str})
+        self.assertIs(sub.annotated.__wrapped__, kinds.__dict__["annotated"])
+        self.assertIs(sub.agen.__wrapped__, kinds.__dict__["agen"])
+        self.assertEqual(sub.agen.__name__, "agen")
+        self.assertEqual(sub.agen.__qualname__, "Kinds.agen")
+
+        async def main():
+            out = [await sub().icoro(4), await m.icoro(5)]
+            out.append([x async for x in sub().agen(3)])
+            out.append([x async for x in sub.cagen(7)])
+            out.append([x async for x in sub.sagen(8)])
+            out.append([x async for x in m.agen(2)])
+            return out
+        self.assertEqual(asyncio.run(main()),
+                         [8, 10, [0, 1, 2], [7], [8], [0, 1]])
+        self.assertEqual(sub().annotated(2, "ab"), "abab")
+        self.assertEqual(m.annotated(2), "xx")
+        seen = {}
+        while len(seen) < len(names) + 3:
+            f = c.recv()
+            if f["type"] == "observation":
+                seen[f["func_name"]] = f["data"]
+        p = MODULE + ".SubKinds."
+        self.assertEqual((seen[p + "icoro"]["params"],
+                          seen[p + "icoro"]["result"]), ([4], 8))
+        self.assertEqual(seen[MODULE + ".icoro"]["result"], 10)
+        self.assertEqual(seen[p + "agen"]["params"], [3])
+        self.assertIn("builtins.async_generator",
+                      json.dumps(seen[p + "agen"]["result"]))
+        self.assertEqual(seen[p + "cagen"]["params"], [7])
+        self.assertEqual(seen[p + "cagen"]["target"],
+                         "<class '%s.SubKinds'>" % MODULE)
+        self.assertEqual(seen[p + "sagen"]["params"], [8])
+        self.assertEqual(seen[p + "annotated"]["params"], [2, "ab"])
+        self.assertEqual(seen[p + "annotated"]["kwargs"], {"c": 1.5})
+        # attributes set on a hooked function end up on the original
+        sub.annotated.tag = "set while hooked"
+        self.addCleanup(kinds.__dict__["annotated"].__dict__.pop, "tag",
+                        None)
+        self.client().call("reset")
+        self.assertEqual(kinds.annotated.tag, "set while hooked")
+        self.assertNotIn("__wrapped__", kinds.annotated.__dict__)
+
+    def test_abandoned_generators(self):
+        # A generator dropped while suspended may end without any exit
+        # event (3.13): what the agent keeps for it stays bounded, and
+        # later calls still pair their own entry and exit.
+        m, c = self.m, self.client()
+        start = c.watch(MODULE + ".gen", n=5, at=["AtExit"])
+        for _ in range(5000):
+            g = m.gen(3)
+            next(g)
+            del g
+        if MONITORING:
+            hooks = [h for h in the_agent().hooks.values()
+                     if getattr(h, "code", None) is m.gen.__code__]
+            self.assertEqual(len(hooks), 1)
+            self.assertLessEqual(len(hooks[0].pending),
+                                 self.agent.PURGE_AT)
+        self.assertEqual(list(m.gen(2)), [0, 1])
+        kept = m.gen(4)
+        next(kept)
+        self.assertEqual(list(kept), [1, 2, 3])
+        seen, end = c.stop(start["watch_id"])
+        self.assertEqual([(o["data"]["params"], o["data"]["result"])
+                          for o in seen], [([2], "done"), ([4], "done")])
 
     def test_stop(self):
         m, c = self.m, self.client()
@@ -993,15 +1318,64 @@ class Detach(AgentCase):
             c.close()
 
 
+class Vanish(AgentCase):
+    """The agent's socket file disappears: the agent acts as on detach
+    and its thread ends."""
+
+    socket_check = 0.1
+
+    def setUp(self):
+        import posixpath
+        self.original = posixpath.__dict__["basename"]
+        self.start_agent()
+        self.addCleanup(self.stop_agent)
+        self.watcher = admitted(self.sock_path)
+        self.addCleanup(self.watcher.close)
+        self.start = self.watcher.watch("posixpath.basename", n=1000)
+
+    def assertGone(self):
+        import posixpath
+        seen, end = self.watcher.until_end(self.start["watch_id"])
+        self.assertEqual(end["reason"], "detach")
+        self.assertIsNone(self.watcher.recv())
+        self.thread.join(5)
+        self.assertFalse(self.thread.is_alive())
+        self.assertFalse(hasattr(sys, "_peeka_agent"))
+        self.assertIs(posixpath.__dict__["basename"], self.original)
+        if MONITORING:
+            self.assertEqual([sys.monitoring.get_tool(i) for i in range(6)],
+                             self.tools_before)
+
+    def test_socket_unlinked(self):
+        os.unlink(self.sock_path)
+        self.assertGone()
+        self.assertFalse(os.path.exists(self.dir))
+
+    def test_directory_removed(self):
+        shutil.rmtree(self.dir)
+        self.assertGone()
+        self.assertFalse(os.path.exists(self.dir))
+
+    def test_socket_replaced(self):
+        # Someone else's file at that path now: it is left alone, and
+        # with it the directory; the agent's other files go.
+        os.unlink(self.sock_path)
+        with open(self.sock_path, "w") as f:
+            f.write("not the agent's")
+        self.assertGone()
+        self.assertEqual(os.listdir(self.dir), ["agent.sock"])
+
+
 BARE = r'''
 import sys
 at_start = "threading" in sys.modules
-import _thread, importlib.util, os, socket, struct, json, time
+import _thread, os, socket, struct, json, time, types
 src, d = sys.argv[1], sys.argv[2]
-spec = importlib.util.spec_from_file_location(
-    "_peeka_agent", os.path.join(src, "peeka_agent.py"))
-agent = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(agent)
+path = os.path.join(src, "peeka_agent.py")
+agent = types.ModuleType("_peeka_agent")
+agent.__file__ = path
+with open(path, "rb") as f:
+    exec(compile(f.read(), path, "exec"), agent.__dict__)
 sys._peeka_agent = {"dir": d}
 done = []
 def main():
@@ -1045,6 +1419,114 @@ class Bare(unittest.TestCase):
             self.assertEqual(out.returncode, 0, out.stderr.decode())
             self.assertEqual(out.stdout.decode().split(),
                              ["0o700", "False", "False", "False"])
+
+    def test_fork_handler_and_no_bytecode(self):
+        # Two agents one after the other in a process: the fork handler
+        # is registered once; in a child forked while an agent runs the
+        # marker is gone, after detach the handler does nothing (and
+        # says nothing); no bytecode of the agent's modules is written,
+        # next to them or under PYTHONPYCACHEPREFIX.
+        for prefix in (False, True):
+            with self.subTest(prefix=prefix), \
+                    tempfile.TemporaryDirectory() as tmp:
+                src = os.path.join(tmp, "src")
+                os.mkdir(src)
+                for name in FILES:
+                    shutil.copy(os.path.join(SRC, name), src)
+                env = dict(os.environ)
+                env.pop("PYTHONDONTWRITEBYTECODE", None)
+                env.pop("PYTHONPYCACHEPREFIX", None)
+                cache = os.path.join(tmp, "cache")
+                if prefix:
+                    env["PYTHONPYCACHEPREFIX"] = cache
+                out = subprocess.run(
+                    interpreter_command() + ["-S", "-c", TWICE, src,
+                                             os.path.join(tmp, "peeka-1-a"),
+                                             os.path.join(tmp, "peeka-1-b")],
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                    timeout=60, env=env)
+                self.assertEqual((out.returncode, out.stderr.decode()),
+                                 (0, ""))
+                self.assertEqual(json.loads(out.stdout.decode()), {
+                    "registered": [["after_in_child"]],
+                    "children": [[False, "restored"], [False, "restored"],
+                                 [False, "restored"]],
+                    "left": []})
+                found = []
+                for root, dirs, files in os.walk(tmp):
+                    found += [os.path.join(root, f) for f in files
+                              if f.startswith("peeka_") and
+                              f.endswith(".pyc")]
+                self.assertEqual(found, [])
+                self.assertNotIn("__pycache__", os.listdir(src))
+
+
+TWICE = r'''
+import _thread, json, os, socket, struct, sys, time, types, warnings
+warnings.simplefilter("ignore", DeprecationWarning)    # fork with threads
+src, dirs = sys.argv[1], sys.argv[2:]
+registered = []
+real = os.register_at_fork
+def spy(**kwargs):
+    if any(getattr(f, "__name__", "") == "after_fork_in_child"
+           for f in kwargs.values()):
+        registered.append(sorted(kwargs))
+    return real(**kwargs)
+os.register_at_fork = spy
+import posixpath
+original = posixpath.basename
+
+def load():
+    path = os.path.join(src, "peeka_agent.py")
+    agent = types.ModuleType("_peeka_agent")
+    agent.__file__ = path
+    with open(path, "rb") as f:
+        exec(compile(f.read(), path, "exec"), agent.__dict__)
+    return agent
+
+def call(d, cmd, **args):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(os.path.join(d, "agent.sock"))
+    data = json.dumps({"id": 1, "cmd": cmd, "args": args}).encode()
+    s.sendall(struct.pack(">I", len(data)) + data)
+    n = struct.unpack(">I", s.recv(4))[0]
+    reply = b""
+    while len(reply) < n:
+        reply += s.recv(n - len(reply))
+    return s, json.loads(reply)
+
+def child():
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        ok = posixpath.__dict__["basename"] is original
+        os.write(w, json.dumps(["_peeka_agent" in sys.__dict__,
+                                "restored" if ok else "hooked"]).encode())
+        os._exit(0)
+    os.close(w)
+    data = os.read(r, 1000)
+    os.waitpid(pid, 0)
+    return json.loads(data)
+
+children = []
+for d in dirs:
+    agent = load()
+    sys._peeka_agent = {"dir": d}
+    done = []
+    _thread.start_new_thread(lambda: (agent.run(d), done.append(1)), ())
+    while sys._peeka_agent.get("state") != "running":
+        time.sleep(0.005)
+    s, reply = call(d, "watch", pattern="posixpath.basename")
+    assert reply["type"] == "start", reply
+    children.append(child())
+    s.close()
+    call(d, "detach")[0].close()
+    while not done:
+        time.sleep(0.005)
+children.append(child())
+print(json.dumps({"registered": registered, "children": children,
+                  "left": [d for d in dirs if os.path.exists(d)]}))
+'''
 
 
 if __name__ == "__main__":

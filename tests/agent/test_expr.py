@@ -193,6 +193,67 @@ class Bounded(unittest.TestCase):
                                           "params[2][0] is target")
                         .test(names))
 
+    def test_dict_property_not_run(self):
+        # A class may define __dict__ as a property: reading attributes
+        # must not run it (the instance dict is found only through the
+        # type's C-level __dict__ descriptor), and then the object counts
+        # as having no instance dict.
+        ran = []
+
+        class Meta(type):
+            def __getattribute__(cls, name):
+                ran.append("meta " + name)
+                return type.__getattribute__(cls, name)
+
+        class Base:
+            def __init__(self):
+                self.count = 3
+
+        class Faked(Base, metaclass=Meta):
+            kind = "faked"
+
+            @property
+            def __dict__(self):
+                ran.append("__dict__")
+                return {"count": 99, "kind": "lie"}
+
+        obj = Faked()
+        del ran[:]
+        for src, want in (("target.kind == 'faked'", True),
+                          ("target.count == 99", False),
+                          ("target.count == 3", False)):
+            with self.subTest(src=src):
+                self.assertEqual(compile_condition(src).test(
+                    dict(NAMES, target=obj)), want)
+        self.assertEqual(ran, [])
+        # and a plain subclass of a class with instance dicts still works
+        c = compile_condition("target.count == 3 and target.kind == 'order'")
+        self.assertTrue(c.test(NAMES))
+        # as does a builtin type whose __dict__ is a member descriptor
+        import types
+        self.assertTrue(compile_condition("target.count == 4").test(
+            dict(NAMES, target=types.SimpleNamespace(count=4))))
+
+    def test_dict_keys_are_plain_scalars(self):
+        # Indexing a dict takes only str/int/bytes/None/bool/float keys
+        # (see the module docstring for the residual risk accepted).
+        names = dict(NAMES, kwargs={(1, 2): 5, "a": 1, 2: "b", None: 0,
+                                    b"k": 3, 1.5: 4, (): 6})
+        for src, want in (("kwargs['a'] == 1", True),
+                          ("kwargs[2] == 'b'", True),
+                          ("kwargs[None] == 0", True),
+                          ("kwargs[b'k'] == 3", True),
+                          ("kwargs[1.5] == 4", True),
+                          ("kwargs[(1, 2)] == 5", False),
+                          ("kwargs[()] == 6", False),
+                          ("{(1, 2): 5}[(1, 2)] == 5", False),
+                          ("(1, 2, 3)[1] == 2", True)):
+            with self.subTest(src=src):
+                self.assertEqual(compile_condition(src).test(names), want)
+        with self.assertRaises(ExprError) as e:
+            compile_condition("kwargs[(1, 2)]").evaluate(names)
+        self.assertIn("dict key", str(e.exception))
+
     def test_shared_between_threads(self):
         import threading
         c = compile_condition("params[0] % 2 == 0 and len(params) == 1")

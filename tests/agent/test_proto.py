@@ -72,6 +72,33 @@ class Listener(unittest.TestCase):
                 t.join(5)
                 self.assertEqual(got, [True])
 
+    def test_umask_untouched(self):
+        # The umask is process-wide: make_listener must never change it
+        # (another thread creating a file meanwhile would get the wrong
+        # mode), and must still give exactly 0700 / 0600 whatever the
+        # umask, including one stricter than 077.
+        calls = []
+        real = os.umask
+
+        def spy(mask):
+            calls.append(mask)
+            return real(mask)
+        for mask in (0o000, 0o022, 0o077, 0o277, 0o777):
+            with self.subTest(umask=oct(mask)), \
+                    tempfile.TemporaryDirectory() as tmp:
+                old = real(mask)
+                os.umask = spy
+                try:
+                    d = os.path.join(tmp, "agent")
+                    lst, path = proto.make_listener(d)
+                    lst.close()
+                finally:
+                    os.umask = real
+                    real(old)
+                self.assertEqual(calls, [])
+                self.assertEqual(stat.S_IMODE(os.stat(d).st_mode), 0o700)
+                self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+
     def test_not_private_directory(self):
         with tempfile.TemporaryDirectory() as tmp:
             d = os.path.join(tmp, "open")
