@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """The in-process agent (src/agent/peeka_agent.py), under every test
-interpreter: the three agent files are copied into a private directory,
+interpreter: the agent's files are copied into a private directory,
 peeka_agent is loaded from there by path as the bootstrap does (compiled
-from source, no bytecode written), run() is started in a thread, and a
-client drives it over agent.sock: hello, watch (functions, methods,
+from source, no bytecode written; it loads its siblings the same way,
+each once), run() is started in a thread, and a client drives it over
+agent.sock: hello, watch (functions, methods,
 static and class methods, nested classes, decorated and inherited
 methods, iterable coroutines and async generators through the wrapper,
 with their signatures kept), observation fields, locations, conditions
@@ -43,7 +44,9 @@ SRC = os.path.join(HERE, "..", "..", "src", "agent")
 sys.path.insert(0, SRC)
 import peeka_proto as proto  # noqa: E402
 
-FILES = ("peeka_agent.py", "peeka_proto.py", "peeka_expr.py")
+FILES = ("peeka_agent.py", "peeka_base.py", "peeka_render.py",
+         "peeka_target.py", "peeka_hooks.py", "peeka_proto.py",
+         "peeka_expr.py", "peeka_conn.py")
 MONITORING = sys.version_info >= (3, 12)
 MODULE = "agent_target_mod"
 
@@ -506,6 +509,36 @@ class Watching(AgentCase):
         self.assertEqual(d["method"], "in-process")
         self.assertEqual(sys._peeka_agent["state"], "running")
 
+    def test_modules_loaded_once(self):
+        # Each sibling is loaded once, from the copies, registered
+        # nowhere, and every module that needs it has that very object
+        # (one busy flag, one clock for all); a load cycle is refused.
+        a = self.agent
+        mods = {"peeka_base": a._base, "peeka_render": a._rendering,
+                "peeka_target": a._target, "peeka_hooks": a._hooks,
+                "peeka_proto": a._proto, "peeka_expr": a._conn._expr,
+                "peeka_conn": a._conn}
+        for stem, mod in mods.items():
+            self.assertEqual(mod.__file__,
+                             os.path.join(self.dir, stem + ".py"))
+            self.assertIs(a._load(stem), mod)
+            self.assertNotIn(mod.__name__, sys.modules)
+        self.assertNotIn(self.dir, sys.path)
+        for mod in (a._rendering, a._target, a._hooks, a._conn):
+            self.assertIs(mod._base, a._base)
+        for mod in (a._hooks, a._conn, a):
+            self.assertIs(mod._tls, a._base._tls)
+        self.assertIs(a._hooks._clock, a._base._clock)
+        self.assertIs(a._hooks._rendering, a._rendering)
+        self.assertIs(a._conn._hooks, a._hooks)
+        self.assertIs(a._conn._proto, a._proto)
+        with tempfile.TemporaryDirectory() as tmp:
+            for x, y in (("one", "two"), ("two", "one")):
+                with open(os.path.join(tmp, x + ".py"), "w") as f:
+                    f.write("other = _load(%r)\n" % y)
+            with self.assertRaises(ImportError):
+                a._loader(tmp)("one")
+
     def test_module_function(self):
         c, m = self.client(), self.m
         start = c.watch(MODULE + ".add", n=2)
@@ -785,8 +818,9 @@ class Watching(AgentCase):
         # deadlock): it only marks the watch done, and an agent thread
         # removes the hook and sends `end`.
         m, c, agent = self.m, self.client(), the_agent()
+        hooks = self.agent._hooks           # where the hooks find it
         start = c.watch(MODULE + ".square", n=2)
-        real = self.agent._observation
+        real = hooks._observation
 
         def broken(*args):
             raise KeyError("inside")
@@ -796,10 +830,10 @@ class Watching(AgentCase):
         def work():
             for i in range(5):
                 m.square(i)
-            self.agent._observation = broken
+            hooks._observation = broken
             m.Shop().buy("x")
             m.Shop().buy("y")
-            self.agent._observation = real
+            hooks._observation = real
             finished.append(True)
         agent.lock.acquire()
         try:
@@ -808,7 +842,7 @@ class Watching(AgentCase):
             t.join(5)
             self.assertEqual(finished, [True], "the application blocked")
         finally:
-            self.agent._observation = real
+            hooks._observation = real
             agent.lock.release()
         ends = {}
         while len(ends) < 2:
@@ -1006,7 +1040,7 @@ class Watching(AgentCase):
                      if getattr(h, "code", None) is m.gen.__code__]
             self.assertEqual(len(hooks), 1)
             self.assertLessEqual(len(hooks[0].pending),
-                                 self.agent.PURGE_AT)
+                                 self.agent._hooks.PURGE_AT)
         self.assertEqual(list(m.gen(2)), [0, 1])
         kept = m.gen(4)
         next(kept)
@@ -1083,18 +1117,18 @@ class Watching(AgentCase):
     def test_hook_errors_stay_inside(self):
         # A failure inside the hook ends the watch with reason "error";
         # the application's call goes on as if nothing happened.
-        m, c, agent = self.m, self.client(), self.agent
-        real = agent._observation
+        m, c, hooks = self.m, self.client(), self.agent._hooks
+        real = hooks._observation
 
         def broken(*args):
             raise KeyError("inside")
-        agent._observation = broken
+        hooks._observation = broken
         try:
             start = c.watch(MODULE + ".square")
             self.assertEqual(m.square(5), 25)
             self.assertEqual(m.square(6), 36)
         finally:
-            agent._observation = real
+            hooks._observation = real
         seen, end = c.until_end(start["watch_id"])
         self.assertEqual((seen, end["reason"], end["count"]),
                          ([], "error", 0))
