@@ -45,6 +45,18 @@ $(B)/gen/flamegraph_assets.h: src/flamegraph/flamegraph.js src/flamegraph/flameg
 	./scripts/embed.sh src/flamegraph/flamegraph.js flamegraph_js \
 		src/flamegraph/flamegraph.css flamegraph_css > $@.tmp && mv $@.tmp $@
 
+# The agent's Python files, embedded as C strings with a table of them:
+# the binary carries its agent and writes it into the target's /tmp.
+AGENT_PY := $(sort $(wildcard src/agent/*.py))
+agent_var = agent_py_$(basename $(notdir $(1)))
+$(B)/gen/agent_py.h: $(AGENT_PY) scripts/embed.sh Makefile
+	@mkdir -p $(dir $@)
+	./scripts/embed.sh $(foreach f,$(AGENT_PY),$(f) $(call agent_var,$(f))) > $@.tmp
+	{ echo 'static const struct agent_py { const char *name, *text; size_t len; } agent_py[] = {'; \
+	  $(foreach f,$(AGENT_PY),echo '	{ "$(notdir $(f))", $(call agent_var,$(f)), sizeof($(call agent_var,$(f))) - 1 },';) \
+	  echo '};'; } >> $@.tmp && mv $@.tmp $@
+$(B)/obj/src/agent_files.o $(B)/san/src/agent_files.o: $(B)/gen/agent_py.h
+
 $(B)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -100,8 +112,6 @@ install: peeka
 	install -m 0644 README.md LICENSE $(DESTDIR)$(PREFIX)/share/doc/peeka/
 	install -m 0644 docs/peeka.1 $(DESTDIR)$(PREFIX)/share/man/man1/peeka.1
 	install -m 0644 offsets/cpython-*.tsv $(DESTDIR)$(PREFIX)/share/peeka/
-	install -d $(DESTDIR)$(PREFIX)/share/peeka/agent
-	install -m 0644 src/agent/*.py $(DESTDIR)$(PREFIX)/share/peeka/agent/
 
 offsets:
 	./offsets/generate.sh

@@ -542,7 +542,7 @@ int agent_attach__attach(struct py_proc *pp, const struct agent_attach_opts *o,
 			 struct agent_session *s, struct agent_conn *c,
 			 char *err, size_t errlen)
 {
-	char src[4096], why[512];
+	char why[512];
 	struct py_gil gil;
 	const struct py_gil *g = NULL;
 	int ret, pep;
@@ -557,12 +557,9 @@ int agent_attach__attach(struct py_proc *pp, const struct agent_attach_opts *o,
 				     : -1;
 	if (pep == 0 && !o->force_ptrace)
 		return snprintf(err, errlen, "%s", why), -EPERM;
-	if (agent_files__source(src, sizeof(src)))
-		return snprintf(err, errlen, "cannot find peeka's agent files (share/peeka/agent); set PEEKA_AGENT_DIR"),
-		       -ENOENT;
 	if (!py_gil__open(pp, &gil))
 		g = &gil;
-	ret = agent_files__create(&s->owner, src, &s->dir, err, errlen);
+	ret = agent_files__create(&s->owner, &s->dir, err, errlen);
 	if (ret)
 		return ret;
 	ret = pep == 1 && !o->force_ptrace ? via_pep768(pp, o, s, c, g, err, errlen)

@@ -15,14 +15,14 @@
 
 #include "errors.h"
 
-static const char *const agent_py[] = {
-	"peeka_agent.py", "peeka_proto.py", "peeka_expr.py",
-};
+/* The agent's Python files, embedded at build time (agent_py[]). */
+#include "agent_py.h"
 
-/* Everything that may be in the directory, for removal. */
+#define NPY (sizeof(agent_py) / sizeof(agent_py[0]))
+
+/* What else may be in the directory, for removal. */
 static const char *const known[] = {
-	"peeka_agent.py", "peeka_proto.py", "peeka_expr.py", "boot.py",
-	"agent.sock", "agent.error",
+	"boot.py", "agent.sock", "agent.error",
 };
 
 int agent_files__owner(int pid, struct agent_owner *o)
@@ -64,38 +64,6 @@ int agent_files__owner(int pid, struct agent_owner *o)
 	}
 	fclose(f);
 	return have == 3 ? 0 : -EIO;
-}
-
-static bool is_dir(const char *path)
-{
-	struct stat st;
-
-	return !stat(path, &st) && S_ISDIR(st.st_mode);
-}
-
-int agent_files__source(char *buf, size_t len)
-{
-	const char *env = getenv("PEEKA_AGENT_DIR");
-	char exe[PATH_MAX], *slash;
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(buf, len, "%s", env);
-		return is_dir(buf) ? 0 : -ENOENT;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return -ENOENT;
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	if (!slash)
-		return -ENOENT;
-	*slash = '\0';
-	snprintf(buf, len, "%s/../share/peeka/agent", exe);
-	if (is_dir(buf))
-		return 0;
-	snprintf(buf, len, "%s/src/agent", exe);
-	return is_dir(buf) ? 0 : -ENOENT;
 }
 
 /*
@@ -149,37 +117,6 @@ static int write_new(const char *path, const char *data, size_t len)
 	return ret;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-
-	if (!f)
-		return NULL;
-	for (;;) {
-		if (n + 4096 > cap) {
-			char *nb = realloc(buf, cap = cap ? cap * 2 : 65536);
-
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = nb;
-		}
-		size_t r = fread(buf + n, 1, cap - n, f);
-
-		n += r;
-		if (r == 0)
-			break;
-	}
-	fclose(f);
-	buf[n] = '\0';  /* the loop always leaves room */
-	*len = n;
-	return buf;
-}
-
 static void set_paths(const struct agent_owner *o, struct agent_dir *d,
 		      const char *name)
 {
@@ -190,13 +127,11 @@ static void set_paths(const struct agent_owner *o, struct agent_dir *d,
 		 o->pid, name);
 }
 
-int agent_files__create(const struct agent_owner *o, const char *src,
-			struct agent_dir *d, char *err, size_t errlen)
+int agent_files__create(const struct agent_owner *o, struct agent_dir *d,
+			char *err, size_t errlen)
 {
-	enum { NPY = sizeof(agent_py) / sizeof(agent_py[0]) };
 	unsigned char rnd[8];
-	char name[64], path[PATH_MAX + 64], *data[NPY] = { NULL };
-	size_t len[NPY] = { 0 };
+	char name[64], path[PATH_MAX + 64];
 	int ret = 0;
 
 	if (geteuid() != 0 && geteuid() != o->uid)
@@ -205,41 +140,29 @@ int agent_files__create(const struct agent_owner *o, const char *src,
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		return snprintf(err, errlen, "no random bytes: %s",
 				strerror(errno)), -EIO;
-	/* peeka's own copies are read as peeka. */
-	for (size_t i = 0; i < NPY && !ret; i++) {
-		snprintf(path, sizeof(path), "%s/%s", src, agent_py[i]);
-		data[i] = slurp(path, &len[i]);
-		if (!data[i]) {
-			ret = errno ? -errno : -EIO;
-			snprintf(err, errlen, "cannot read the agent file %s: %s",
-				 path, peeka_strerror(ret));
-		}
-	}
 	snprintf(name, sizeof(name), "peeka-%d-%02x%02x%02x%02x%02x%02x%02x%02x",
 		 o->nspid, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5],
 		 rnd[6], rnd[7]);
 	set_paths(o, d, name);
 	become(o);
-	if (!ret && (mkdir(d->host, 0700) || chmod(d->host, 0700))) {
+	if (mkdir(d->host, 0700) || chmod(d->host, 0700)) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot create %s in the target's file system: %s",
 			 d->target, peeka_strerror(ret));
 		rmdir(d->host);
 	}
 	for (size_t i = 0; i < NPY && !ret; i++) {
-		snprintf(path, sizeof(path), "%s/%s", d->host, agent_py[i]);
-		ret = write_new(path, data[i], len[i]);
+		snprintf(path, sizeof(path), "%s/%s", d->host, agent_py[i].name);
+		ret = write_new(path, agent_py[i].text, agent_py[i].len);
 		if (ret) {
 			snprintf(err, errlen, "cannot write %s/%s: %s", d->target,
-				 agent_py[i], peeka_strerror(ret));
+				 agent_py[i].name, peeka_strerror(ret));
 			unbecome();
 			agent_files__remove(o, d);
 			become(o);
 		}
 	}
 	unbecome();
-	for (size_t i = 0; i < NPY; i++)
-		free(data[i]);
 	return ret;
 }
 
@@ -277,6 +200,8 @@ void agent_files__remove(const struct agent_owner *o,
 	struct dirent *e;
 	DIR *dir;
 
+	for (size_t i = 0; i < NPY; i++)
+		agent_files__unlink(o, d, agent_py[i].name);
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		agent_files__unlink(o, d, known[i]);
 	become(o);

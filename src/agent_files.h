@@ -32,20 +32,13 @@ struct agent_owner {
 int agent_files__owner(int pid, struct agent_owner *o);
 
 /*
- * Where peeka's copy of the agent is: $PEEKA_AGENT_DIR, else
- * <exe>/../share/peeka/agent, else <exe dir>/src/agent (a source tree).
- * 0, or -ENOENT.
- */
-int agent_files__source(char *buf, size_t len);
-
-/*
- * Make a new private directory for @o and copy the agent files from @src
- * into it (0600, owned by the target's user).  0, or an error with one
+ * Make a new private directory for @o and write the agent's files (built
+ * into peeka) into it (0600, owned by the target's user).  0, or an error with one
  * line in @err (nothing is left behind).  All work inside the target's
  * /tmp is done with the target's user as file-system identity.
  */
-int agent_files__create(const struct agent_owner *o, const char *src,
-			struct agent_dir *d, char *err, size_t errlen);
+int agent_files__create(const struct agent_owner *o, struct agent_dir *d,
+			char *err, size_t errlen);
 
 /*
  * Write a file @name holding @text into @d (0600, the target's owner).
