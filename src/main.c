@@ -23,7 +23,9 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: peeka [-v] [--version] <command> [options]\n\n"
 		   "Look inside a running CPython process (3.8 to 3.14) from the\n"
-		   "outside: no restart, no code changes, nothing injected.\n\n"
+		   "outside: no restart, no code changes.  The views inject nothing;\n"
+		   "only 'attach' loads a small agent (for watch), and 'detach'\n"
+		   "takes it out again.\n\n"
 		   "commands:\n");
 	for (size_t i = 0; i < commands_count; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
