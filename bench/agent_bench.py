@@ -49,7 +49,11 @@ def peeka(*args):
 
 
 def main():
-    p = subprocess.Popen([LAUNCHER, os.path.join(HERE, "targets", "calls.py")],
+    # Batches of 200000 calls (~20 ms; a target that flushes a line every
+    # 2 ms starves every other thread of the GIL, the agent's included:
+    # CPython's convoy effect).
+    p = subprocess.Popen([LAUNCHER, os.path.join(HERE, "targets", "calls.py"),
+                          "200000"],
                          stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "READY"
     pid = str(p.pid)
@@ -76,7 +80,10 @@ def main():
                                   "--json"] + extra, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL, env=ENV)
             time.sleep(0.5)
-            res[name] = batches(p, 3 * RUNS)
+            # 4 batches: 800000 calls, under the watch's -n 1000000.
+            res[name] = batches(p, 4)
+            if w.poll() is not None:
+                raise SystemExit("the %s watch ended early" % name)
             w.terminate()
             w.wait()
         peeka("detach")

@@ -30,6 +30,7 @@
 #define SLOW_NOTE_S 3.0
 #define MAX_PICK 64
 #define STALE_S 30
+#define STARTING_GRACE_S 60.0
 
 static double wall_now(void)
 {
@@ -208,8 +209,10 @@ static int wait_agent(const struct agent_attach_opts *o,
 		      double until, const char *what, char *err, size_t errlen)
 {
 	double start = mono_s();
-	bool noted = false;
+	bool noted = false, started = false;
+	char started_path[PATH_MAX + 16];
 
+	snprintf(started_path, sizeof(started_path), "%s/started", s->dir.host);
 	for (;;) {
 		char why[512];
 
@@ -225,13 +228,24 @@ static int wait_agent(const struct agent_attach_opts *o,
 			snprintf(err, errlen, "process %d exited", s->owner.pid);
 			return -ESRCH;
 		}
+		/* The bootstrap ran: the agent's thread is loading, which
+		 * takes long in a program that keeps the GIL busy (every
+		 * file it reads waits for a GIL switch). */
+		if (!started && !access(started_path, F_OK)) {
+			started = true;
+			if (until < mono_s() + STARTING_GRACE_S)
+				until = mono_s() + STARTING_GRACE_S;
+		}
 		if (mono_s() >= until) {
-			snprintf(err, errlen, "%s", what);
+			snprintf(err, errlen, "%s", started
+				 ? "the agent's thread started but did not answer within 60 s (is the GIL held by a thread that never lets go?)"
+				 : what);
 			return -ETIMEDOUT;
 		}
 		if (!noted && o->note && mono_s() - start > SLOW_NOTE_S) {
-			snprintf(why, sizeof(why),
-				 "still waiting for process %d to run the agent's bootstrap (%.0f s)",
+			snprintf(why, sizeof(why), started
+				 ? "the agent is starting in process %d (%.0f s; its threads keep the GIL busy, so loading takes a while)"
+				 : "still waiting for process %d to run the agent's bootstrap (%.0f s)",
 				 s->owner.pid, mono_s() - start);
 			o->note(o->ctx, why);
 			noted = true;

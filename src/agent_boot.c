@@ -10,7 +10,9 @@
  * Runs in a fresh globals dict (exec), so its names go nowhere.  The
  * marker is set with dict.setdefault, one atomic step, so two threads
  * running it at once start one agent.  Formats: the directory, the
- * method, the deadline, the directory again.  Written
+ * method, the deadline, the directory twice more.  The file "started"
+ * tells peeka the bootstrap ran (the agent may still need a while to
+ * import its modules when the program keeps the GIL busy).  Written
  * with \n escapes because it travels inside one Python string literal.
  */
 static const char body[] =
@@ -51,6 +53,10 @@ static const char body[] =
 	"    except BaseException:\\n"
 	"     pass\\n"
 	"  start(main,())\\n"
+	"  try:\\n"
+	"   open('%s/started','w').close()\\n"
+	"  except BaseException:\\n"
+	"   pass\\n"
 	"except BaseException:\\n"
 	" pass\\n";
 
@@ -71,7 +77,7 @@ int agent_boot__source(char *buf, size_t len, const char *dir,
 
 	if (!safe(dir) || !safe(method))
 		return -EINVAL;
-	n = snprintf(inner, sizeof(inner), body, dir, method, deadline, dir);
+	n = snprintf(inner, sizeof(inner), body, dir, method, deadline, dir, dir);
 	if (n < 0 || (size_t)n >= sizeof(inner))
 		return -ENAMETOOLONG;
 	n = snprintf(buf, len,

@@ -22,7 +22,7 @@
 
 /* What else may be in the directory, for removal. */
 static const char *const known[] = {
-	"boot.py", "agent.sock", "agent.error",
+	"boot.py", "agent.sock", "agent.error", "started",
 };
 
 int agent_files__owner(int pid, struct agent_owner *o)

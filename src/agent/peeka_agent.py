@@ -41,7 +41,7 @@ JOIN_TIMEOUT = 2.0         # wait for connection threads at shutdown
 KNOWN_FILES = ("agent.sock", "peeka_agent.py", "peeka_proto.py",
                "peeka_expr.py", "peeka_base.py", "peeka_render.py",
                "peeka_target.py", "peeka_hooks.py", "peeka_conn.py",
-               "boot.py", "agent.error")
+               "boot.py", "agent.error", "started")
 
 
 def _loader(directory):
