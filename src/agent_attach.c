@@ -526,15 +526,16 @@ static int via_ptrace(struct py_proc *pp, const struct agent_attach_opts *o,
 		if (o->note)
 			o->note(o->ctx, "the main thread is busy in C code: trying a thread blocked with the GIL released");
 	}
-	/* Path B: synchronous, on a thread that released the GIL. */
+	/* Path B: synchronous, on a thread that released the GIL, unless one
+	 * thread keeps the GIL for good (PyGILState_Ensure would block). */
+	if (gil_stuck(pp, g))
+		return snprintf(err, errlen, "one thread of process %d held the GIL for 200 ms without a switch (busy in C code?): attaching now would block; try again later",
+				pp->pid), -EBUSY;
 	tid = pick_gilstate_thread(pp, g);
 	if (!tid)
 		return snprintf(err, errlen, "no thread of process %d can run the agent: the main thread %s, and no other thread is blocked in a system call with the GIL released",
 				pp->pid, s->method[0] ? "did not run a pending call" : "is blocked in C"),
 		       -EBUSY;
-	if (gil_stuck(pp, g))
-		return snprintf(err, errlen, "one thread of process %d held the GIL for 200 ms without a switch: attaching now would block; try again",
-				pp->pid), -EBUSY;
 	snprintf(s->method, sizeof(s->method), "ptrace-gilstate");
 	ret = agent_boot__source(code, sizeof(code), s->dir.target, s->method,
 				 wall_now() + 5.0);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -158,6 +159,7 @@ START_TEST(test_python_without_agent)
 	snprintf(args, sizeof(args), "attach %d", c.pid);
 	tu_expect_error(args, 1, "is stopped");
 	kill(c.pid, SIGCONT);
+
 	/* Nothing was left in its /tmp. */
 	snprintf(path, sizeof(path), "/proc/%d/root/tmp", c.pid);
 	{
@@ -169,6 +171,31 @@ START_TEST(test_python_without_agent)
 		ck_assert_msg(out && strtol(out, NULL, 10) == 0, "left: %s", out);
 		free(out);
 	}
+	/* Already traced (by this test process, until it is killed). */
+	ck_assert_int_eq(ptrace(PTRACE_SEIZE, c.pid, 0, 0), 0);
+	tu_expect_error(args, 1, "is already traced by pid");
+	tu_child_kill(&c);
+}
+END_TEST
+
+/* The main thread asleep and another thread holding the GIL in C for
+ * good: PyGILState_Ensure would block, so attach refuses (3.8-3.13). */
+START_TEST(test_gil_held_throughout)
+{
+	const struct tu_interp *in = tu_interp_at(0);
+	char *argv[] = { (char *)in->launcher, "-c",
+			 "import threading, time\n"
+			 "print('READY', flush=True)\n"
+			 "threading.Thread(target=lambda: sum(range(10**13)), daemon=True).start()\n"
+			 "time.sleep(60)\n", NULL };
+	char state[PATH_MAX], args[64];
+	struct tu_child c;
+
+	ck_assert_int_eq(tu_spawn_ready(&c, argv, 60), 0);
+	snprintf(state, sizeof(state), "%s/state", c.dir);
+	setenv("PEEKA_STATE_DIR", state, 1);
+	snprintf(args, sizeof(args), "attach %d --timeout 1", c.pid);
+	tu_expect_error(args, 1, "held the GIL");
 	tu_child_kill(&c);
 }
 END_TEST
@@ -187,11 +214,15 @@ Suite *agent_suite(void)
 	tcase_add_loop_test(tc, test_agent_server, 0, n);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("bad input");
+	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_usage, 0,
 			    sizeof(usage_cases) / sizeof(usage_cases[0]));
 	tcase_add_test(tc, test_bad_targets);
-	if (n)
+	if (n) {
 		tcase_add_test(tc, test_python_without_agent);
+		if (strtol(all[0].minor + 2, NULL, 10) < 14)
+			tcase_add_test(tc, test_gil_held_throughout);
+	}
 	suite_add_tcase(s, tc);
 	tc = tcase_create("cli");
 	tcase_set_tags(tc, "integration");
