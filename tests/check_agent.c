@@ -186,7 +186,7 @@ START_TEST(test_gil_held_throughout)
 	char *argv[] = { (char *)in->launcher, "-c",
 			 "import threading, time\n"
 			 "print('READY', flush=True)\n"
-			 "threading.Thread(target=lambda: sum(range(10**13)), daemon=True).start()\n"
+			 "threading.Thread(target=lambda: sum(range(2 * 10**8)), daemon=True).start()\n"
 			 "time.sleep(60)\n", NULL };
 	char state[PATH_MAX], args[64];
 	struct tu_child c;
