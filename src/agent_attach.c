@@ -449,13 +449,13 @@ static int pick_once(struct py_proc *pp, const struct py_gil *g)
 		const struct py_thread *t = &snap.threads[i];
 		struct proc_syscall sc;
 		const char *top = t->nframes && t->frames[0].code
-					  ? t->frames[0].code->name : NULL;
+					  ? t->frames[0].code->name : NULL, *call;
 
 		if (t->native_id <= 0 || t->gil ||
 		    !in_blocking_call(pp->pid, t->native_id, g, &sc))
 			continue;
-		if (sys_names__get(sc.nr) && !strcmp(sys_names__get(sc.nr), "futex") &&
-		    !lock_wait(top))
+		call = sys_names__get(sc.nr);
+		if (call && !strcmp(call, "futex") && !lock_wait(top))
 			continue;
 		tid = t->native_id;
 	}

@@ -17,6 +17,7 @@
 
 #include "errors.h"
 #include "json_out.h"
+#include "rec_clock.h"
 
 /* A frame that has begun arriving must finish within this. */
 #define FRAME_TIMEOUT_MS 10000
@@ -219,10 +220,7 @@ int agent_conn__recv(struct agent_conn *c, int timeout_ms,
 
 static long long now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)(rec_clock__now() / 1000000);
 }
 
 int agent_conn__call(struct agent_conn *c, const char *cmd, const char *args,

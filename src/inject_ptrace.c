@@ -295,6 +295,21 @@ static int run_until(struct call *c, int resume_req, int want)
 	}
 }
 
+/* Run the stopped thread with registers @r (by @req, until signal @want);
+ * @r gets the registers it stopped with. */
+static int run_regs(struct call *c, struct user_regs_struct *r, int req,
+		    int want)
+{
+	int ret;
+
+	if (ptrace(PTRACE_SETREGS, c->tid, 0, r))
+		return -errno;
+	ret = run_until(c, req, want);
+	if (ret)
+		return ret;
+	return ptrace(PTRACE_GETREGS, c->tid, 0, r) ? -errno : 0;
+}
+
 /* Make a function call in the stopped thread: fn(a, b).  *out = rax. */
 static int remote_call(struct call *c, uint64_t fn, uint64_t a, uint64_t b,
 		       uint64_t *out)
@@ -312,15 +327,10 @@ static int remote_call(struct call *c, uint64_t fn, uint64_t a, uint64_t b,
 	r.rax = 0;
 	r.orig_rax = (unsigned long long)-1;  /* no syscall restart */
 	r.eflags &= ~(unsigned long long)EFLAGS_DF;
-	if (ptrace(PTRACE_SETREGS, c->tid, 0, &r))
-		return -errno;
-	ret = run_until(c, PTRACE_CONT, SIGSEGV);
-	if (ret)
-		return ret;
-	if (ptrace(PTRACE_GETREGS, c->tid, 0, &r))
-		return -errno;
-	*out = r.rax;
-	return 0;
+	ret = run_regs(c, &r, PTRACE_CONT, SIGSEGV);
+	if (!ret)
+		*out = r.rax;
+	return ret;
 }
 
 /* One anonymous read-write page in the target, by a remote mmap. */
@@ -341,13 +351,9 @@ static int remote_page(struct call *c, uint64_t *page)
 	r.r10 = 0x22;              /* MAP_PRIVATE | MAP_ANONYMOUS */
 	r.r8 = (unsigned long long)-1;
 	r.r9 = 0;
-	if (ptrace(PTRACE_SETREGS, c->tid, 0, &r))
-		return -errno;
-	ret = run_until(c, PTRACE_SINGLESTEP, SIGTRAP);
+	ret = run_regs(c, &r, PTRACE_SINGLESTEP, SIGTRAP);
 	if (ret)
 		return ret;
-	if (ptrace(PTRACE_GETREGS, c->tid, 0, &r))
-		return -errno;
 	if ((long long)r.rax < 0 && (long long)r.rax > -4096) {
 		snprintf(c->err, c->errlen, "mmap in the target failed: %s",
 			 strerror((int)-(long long)r.rax));

@@ -99,8 +99,19 @@ static const struct {
 	{ "watch m.f -x 9", "invalid -x 9", 2 },
 	{ "watch m.f c1 --condition c2", "two conditions", 2 },
 	{ "detach extra", "unexpected argument 'extra'", 2 },
-	{ "reset a b", "", 2 },
+	{ "reset a b", "unexpected argument 'b'", 2 },
 };
+
+/* Start @argv (it prints READY) with a private, empty current-target
+ * record, so that no other test's attach is seen. */
+static void spawn_private(struct tu_child *c, char *const argv[])
+{
+	char state[PATH_MAX + 8];
+
+	ck_assert_int_eq(tu_spawn_ready(c, argv, 60), 0);
+	snprintf(state, sizeof(state), "%s/state", c->dir);
+	setenv("PEEKA_STATE_DIR", state, 1);
+}
 
 START_TEST(test_usage)
 {
@@ -114,14 +125,12 @@ START_TEST(test_bad_targets)
 	char *sh[] = { "/bin/sh", "-c", "echo READY; exec sleep 60", NULL };
 	static const char *const cmds[] = { "attach", "watch m.f --pid",
 					    "reset --pid", "detach --pid" };
-	char state[PATH_MAX], args[128];
+	char args[128];
 	struct tu_child c;
 	int dead = tu_dead_pid();
 
 	/* No current target recorded. */
-	ck_assert_int_eq(tu_spawn_ready(&c, sh, 10), 0);
-	snprintf(state, sizeof(state), "%s/state", c.dir);
-	setenv("PEEKA_STATE_DIR", state, 1);
+	spawn_private(&c, sh);
 	tu_expect_error("watch m.f", 1, "no target");
 	tu_expect_error("reset", 1, "no target");
 	tu_expect_error("detach", 1, "no target");
@@ -145,12 +154,10 @@ START_TEST(test_python_without_agent)
 	char *argv[] = { (char *)in->launcher, "-c",
 			 "import time; print('READY', flush=True); time.sleep(60)",
 			 NULL };
-	char state[PATH_MAX], args[128], path[PATH_MAX + 64];
+	char args[128], path[PATH_MAX + 64];
 	struct tu_child c;
 
-	ck_assert_int_eq(tu_spawn_ready(&c, argv, 60), 0);
-	snprintf(state, sizeof(state), "%s/state", c.dir);
-	setenv("PEEKA_STATE_DIR", state, 1);
+	spawn_private(&c, argv);
 	snprintf(args, sizeof(args), "watch m.f --pid %d", c.pid);
 	tu_expect_error(args, 1, "no peeka agent runs in process");
 	snprintf(args, sizeof(args), "detach --pid %d", c.pid);
@@ -188,12 +195,10 @@ START_TEST(test_gil_held_throughout)
 			 "print('READY', flush=True)\n"
 			 "threading.Thread(target=lambda: sum(range(2 * 10**8)), daemon=True).start()\n"
 			 "time.sleep(60)\n", NULL };
-	char state[PATH_MAX], args[64];
+	char args[64];
 	struct tu_child c;
 
-	ck_assert_int_eq(tu_spawn_ready(&c, argv, 60), 0);
-	snprintf(state, sizeof(state), "%s/state", c.dir);
-	setenv("PEEKA_STATE_DIR", state, 1);
+	spawn_private(&c, argv);
 	snprintf(args, sizeof(args), "attach %d --timeout 1", c.pid);
 	tu_expect_error(args, 1, "held the GIL");
 	tu_child_kill(&c);

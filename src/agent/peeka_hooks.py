@@ -615,32 +615,29 @@ def _monitoring_callbacks(hooks):
         except Exception as e:
             h.failed(e)
 
-    def on_return(code, offset, value):
-        t1 = clock()
-        h = hooks.get(id(code))
-        if h is None or h.code is not code:
-            return
-        frame = getframe(1)
-        try:
-            entry = h.pending.pop(id(frame), None)
-            if entry is not None and entry[2] is frame and h.ret_ws:
-                h.fire(h.ret_ws, "AtExit", (entry[0], frame), value, None,
-                       t1 - entry[1])
-        except Exception as e:
-            h.failed(e)
+    def on_exit(location, watches):
+        """The PY_RETURN or PY_UNWIND callback: pair the exit with its
+        entry (same frame object) and offer it to the hook's watches."""
+        is_return = location == "AtExit"
 
-    def on_unwind(code, offset, exc):
-        t1 = clock()
-        h = hooks.get(id(code))
-        if h is None or h.code is not code:
-            return
-        frame = getframe(1)
-        try:
-            entry = h.pending.pop(id(frame), None)
-            if entry is not None and entry[2] is frame and h.exc_ws:
-                h.fire(h.exc_ws, "AtExceptionExit", (entry[0], frame), None,
-                       exc, t1 - entry[1])
-        except Exception as e:
-            h.failed(e)
+        def callback(code, offset, value):
+            t1 = clock()
+            h = hooks.get(id(code))
+            if h is None or h.code is not code:
+                return
+            frame = getframe(1)
+            try:
+                entry = h.pending.pop(id(frame), None)
+                ws = getattr(h, watches)
+                if entry is not None and entry[2] is frame and ws:
+                    h.fire(ws, location, (entry[0], frame),
+                           value if is_return else None,
+                           None if is_return else value, t1 - entry[1])
+            except Exception as e:
+                h.failed(e)
+        return callback
+
+    on_return = on_exit("AtExit", "ret_ws")
+    on_unwind = on_exit("AtExceptionExit", "exc_ws")
 
     return on_start, on_return, on_unwind
