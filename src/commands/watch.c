@@ -18,6 +18,7 @@
 #include "../json_out.h"
 #include "../opts.h"
 #include "../rec_clock.h"
+#include "../text_out.h"
 #include "agent_cmd.h"
 #include "commands.h"
 #include "live.h"
@@ -244,18 +245,6 @@ static void pretty(const struct json_val *v, int indent, int used)
 	printf("\n%*s%c", indent, "", obj ? '}' : ']');
 }
 
-/* Text from the target on a terminal: control characters (escape
- * sequences) are shown as '?'. */
-static const char *clean(const char *s, char *buf, size_t len)
-{
-	size_t i = 0;
-
-	for (; s && *s && i + 1 < len; s++)
-		buf[i++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
-	buf[i] = '\0';
-	return buf;
-}
-
 static void print_field(const struct json_val *d, const char *key)
 {
 	const struct json_val *v = json_in__get(d, key);
@@ -279,13 +268,14 @@ static void print_pretty(const struct json_val *m)
 
 	if (localtime_r(&sec, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	char c1[64], c2[512], c3[256];
-
-	printf("%s.%06d  %s  %s  thread %s (%lld)", when,
-	       (int)((ts - (double)sec) * 1e6), clean(loc, c1, sizeof(c1)),
-	       clean(json_in__str(m, "func_name", "?"), c2, sizeof(c2)),
-	       clean(json_in__str(d, "thread_name", "?"), c3, sizeof(c3)),
-	       (long long)json_in__int(d, "thread_id", 0));
+	printf("%s.%06d  ", when, (int)((ts - (double)sec) * 1e6));
+	/* Text from the target: no escape sequences reach the terminal. */
+	text_out__put(stdout, loc);
+	fputs("  ", stdout);
+	text_out__put(stdout, json_in__str(m, "func_name", "?"));
+	fputs("  thread ", stdout);
+	text_out__put(stdout, json_in__str(d, "thread_name", "?"));
+	printf(" (%lld)", (long long)json_in__int(d, "thread_id", 0));
 	if (ms >= 0)
 		printf("  %.3f ms", ms);
 	putchar('\n');
@@ -312,15 +302,18 @@ static void print_end(const struct watch_opts *o, const struct json_val *m)
 		print_json(m);
 		return;
 	}
-	if (!strcmp(reason, "error"))
-		fprintf(stderr, "peeka: the watch failed in the target after %lld observation%s: %s; the hook is removed\n",
-			count, count == 1 ? "" : "s", json_in__str(m, "message", "?"));
-	else if (!strcmp(reason, "limit"))
+	if (!strcmp(reason, "error")) {
+		fprintf(stderr, "peeka: the watch failed in the target after %lld observation%s: ",
+			count, count == 1 ? "" : "s");
+		text_out__put(stderr, json_in__str(m, "message", "?"));
+		fputs("; the hook is removed\n", stderr);
+	} else if (!strcmp(reason, "limit")) {
 		fprintf(stderr, "peeka: %lld observation%s: the limit (-n %u) was reached; the hook is removed\n",
 			count, count == 1 ? "" : "s", o->n);
-	else
+	} else {
 		fprintf(stderr, "peeka: watch ended (%s) after %lld observation%s; the hook is removed\n",
 			reason, count, count == 1 ? "" : "s");
+	}
 	if (dropped)
 		fprintf(stderr, "peeka: %lld observation%s dropped (peeka read them too slowly)\n",
 			dropped, dropped == 1 ? " was" : "s were");
